@@ -1,0 +1,1 @@
+"""Guichet dossier-status API: what the assistant asks to tell a person where their dossier stands."""

@@ -1,0 +1,57 @@
+"""Settings read from the environment (and the local .env), validated once."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    """Configuration of the API; every field maps to a GUICHET_* variable unless noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GUICHET_", env_file=ROOT / ".env", extra="ignore"
+    )
+
+    env: str = "development"
+    database_url: str = Field(
+        default=f"sqlite:///{ROOT / 'var' / 'guichet.db'}",
+        validation_alias="DATABASE_URL",
+    )
+    assistant_token: str = ""
+    instruction_token: str = ""
+    admin_token: str = ""
+    dob_hash_key: str = ""
+    fixture_path: Path = ROOT / "api" / "fixtures" / "demo_dossiers.yaml"
+    demarches_path: Path = ROOT / "reference" / "demarches.yaml"
+    # Overrides of the fixture's usual days per status, e.g. {"en_instruction": 45}.
+    delais_normaux_jours: dict[str, int] = {}
+    web_dir: Path = ROOT / "web"
+    rasa_public_url: str = "http://127.0.0.1:5005"
+    cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+
+    @model_validator(mode="after")
+    def refuse_placeholder_secrets(self) -> "Settings":
+        """Outside development, a missing or placeholder secret is a configuration error."""
+        if self.env == "development":
+            return self
+        weak = [
+            name
+            for name in ("assistant_token", "instruction_token", "admin_token", "dob_hash_key")
+            if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS
+            or len(getattr(self, name)) < 16
+        ]
+        if weak:
+            names = ", ".join(f"GUICHET_{name.upper()}" for name in weak)
+            raise ValueError(f"missing or placeholder secrets outside development: {names}")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (tests clear the cache to override them)."""
+    return Settings()

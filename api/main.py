@@ -1,0 +1,32 @@
+"""Build the FastAPI application: the dossier API and the static pages."""
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from api.config import get_settings
+from api.routers import dossiers, health, pages
+
+
+def create_app() -> FastAPI:
+    """Assemble routers and pages from the current settings."""
+    settings = get_settings()
+    app = FastAPI(
+        title="Guichet — API de suivi des dossiers",
+        version="1.0.0",
+        description=(
+            "Suivi des demandes de permis de conduire et de carte grise, pour l'assistant "
+            "Guichet. Un état n'est donné qu'avec le bon numéro et la bonne date de naissance."
+        ),
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    app.include_router(health.router)
+    app.include_router(dossiers.router)
+    app.include_router(pages.router)
+    app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="pages")
+    return app

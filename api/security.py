@@ -1,0 +1,55 @@
+"""Bearer tokens by scope, and the keyed hash that stands in for a date of birth."""
+
+import hashlib
+import hmac
+from datetime import date
+from enum import Enum
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.config import Settings, get_settings
+
+_bearer = HTTPBearer(auto_error=False, description="Jeton d'accès de l'appelant.")
+
+
+class Scope(str, Enum):
+    """Who may call what: each caller has its own token."""
+
+    assistant = "assistant"
+    instruction = "instruction"
+    admin = "admin"
+
+
+def hash_birth_date(key: str, birth_date: date) -> str:
+    """Return the HMAC-SHA256 of an ISO date: comparable, not reversible without the key."""
+    return hmac.new(key.encode(), birth_date.isoformat().encode(), hashlib.sha256).hexdigest()
+
+
+def _token_for(settings: Settings, scope: Scope) -> str:
+    return {
+        Scope.assistant: settings.assistant_token,
+        Scope.instruction: settings.instruction_token,
+        Scope.admin: settings.admin_token,
+    }[scope]
+
+
+def require_scope(scope: Scope):  # type: ignore[no-untyped-def]
+    """Build a dependency that accepts only the bearer token of `scope`."""
+
+    def check(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        settings: Annotated[Settings, Depends(get_settings)],
+    ) -> Scope:
+        expected = _token_for(settings, scope)
+        given = credentials.credentials if credentials else ""
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail="Jeton absent ou invalide.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return scope
+
+    return check
