@@ -1,0 +1,124 @@
+"""The one typed client of the dossier API: results or typed errors, never raw responses."""
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+import httpx
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+DEFAULT_RETRY_AFTER_SECONDS = 900
+
+
+class DossierNotFound(Exception):
+    """No dossier matches this number and date of birth (the API does not say which)."""
+
+
+class TooManyAttempts(Exception):
+    """The API locked lookups of this number for a while."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"retry after {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ApiUnavailable(Exception):
+    """The API could not answer (down, slow, misconfigured)."""
+
+
+@dataclass(frozen=True)
+class DossierStatus:
+    """Where a dossier stands, as the API describes it."""
+
+    numero: str
+    demarche: str
+    demarche_libelle: str
+    statut: str
+    statut_libelle: str
+    depuis: date
+    depuis_jours: int
+    bloque: bool
+    pieces_manquantes: list[str]
+    pieces_manquantes_libelles: list[str]
+    motif: str | None
+    suivi_courrier: str | None
+
+    @classmethod
+    def from_json(cls, body: dict) -> "DossierStatus":
+        """Build from the API's JSON body, ignoring fields this client does not use."""
+        return cls(
+            numero=body["numero"],
+            demarche=body["demarche"],
+            demarche_libelle=body["demarche_libelle"],
+            statut=body["statut"],
+            statut_libelle=body["statut_libelle"],
+            depuis=date.fromisoformat(body["depuis"]),
+            depuis_jours=body["depuis_jours"],
+            bloque=body["bloque"],
+            pieces_manquantes=body["pieces_manquantes"],
+            pieces_manquantes_libelles=body["pieces_manquantes_libelles"],
+            motif=body.get("motif"),
+            suivi_courrier=body.get("suivi_courrier"),
+        )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where the API is and the assistant's token, from the environment."""
+
+    base_url: str
+    token: str
+
+    @classmethod
+    def from_env(cls) -> "ApiSettings":
+        return cls(
+            base_url=os.environ.get("GUICHET_API_URL", DEFAULT_API_URL),
+            token=os.environ.get("GUICHET_ASSISTANT_TOKEN", ""),
+        )
+
+
+class DossierApiClient:
+    """Calls the dossier API on behalf of the assistant."""
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_seconds: float = 5.0,
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._timeout = timeout_seconds
+
+    async def lookup(self, numero: str, date_naissance: date) -> DossierStatus:
+        """Return the dossier's status, or raise one of this module's errors."""
+        try:
+            async with httpx.AsyncClient(
+                base_url=self._settings.base_url,
+                transport=self._transport,
+                timeout=self._timeout,
+                headers={"Authorization": f"Bearer {self._settings.token}"},
+            ) as client:
+                response = await client.post(
+                    "/v1/dossiers/lookup",
+                    json={"numero": numero, "date_naissance": date_naissance.isoformat()},
+                )
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(str(error)) from error
+        if response.status_code == 404:
+            raise DossierNotFound()
+        if response.status_code == 429:
+            raise TooManyAttempts(_retry_after(response))
+        if response.status_code != 200:
+            raise ApiUnavailable(f"unexpected status {response.status_code}")
+        try:
+            return DossierStatus.from_json(response.json())
+        except (ValueError, KeyError, TypeError) as error:
+            raise ApiUnavailable(f"unreadable body: {error}") from error
+
+
+def _retry_after(response: httpx.Response) -> int:
+    try:
+        return max(1, int(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_SECONDS)))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER_SECONDS

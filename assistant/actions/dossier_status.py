@@ -1,0 +1,98 @@
+"""Check a dossier: collect number and date of birth, ask the API, tell the status."""
+
+from datetime import date
+from math import ceil
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from assistant.actions.api_client import (
+    ApiSettings,
+    ApiUnavailable,
+    DossierApiClient,
+    DossierNotFound,
+    DossierStatus,
+    TooManyAttempts,
+)
+from assistant.actions.normalise import normalise_numero, parse_birth_date
+
+FORM_SLOTS = ("numero_dossier", "date_naissance")
+
+
+class ValidateDossierStatusForm(FormValidationAction):
+    """Accept numbers and dates as people write them; explain and ask again otherwise."""
+
+    def name(self) -> str:
+        return "validate_dossier_status_form"
+
+    def validate_numero_dossier(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        numero = normalise_numero(str(value)) if value else None
+        if numero is None:
+            dispatcher.utter_message(response="utter_invalid_numero_dossier")
+        return {"numero_dossier": numero}
+
+    def validate_date_naissance(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        birth_date = parse_birth_date(str(value), date.today()) if value else None
+        if birth_date is None:
+            dispatcher.utter_message(response="utter_invalid_date_naissance")
+            return {"date_naissance": None}
+        return {"date_naissance": birth_date.isoformat()}
+
+
+class ActionCheckDossierStatus(Action):
+    """Ask the dossier API and tell the status, the missing pieces and the next step."""
+
+    def __init__(self, client: DossierApiClient | None = None) -> None:
+        self._client = client
+
+    def name(self) -> str:
+        return "action_check_dossier_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        client = self._client or DossierApiClient(ApiSettings.from_env())
+        numero = tracker.get_slot("numero_dossier")
+        birth_date = tracker.get_slot("date_naissance")
+        forget = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        try:
+            status = await client.lookup(numero, date.fromisoformat(birth_date))
+        except DossierNotFound:
+            dispatcher.utter_message(response="utter_dossier_not_found")
+        except TooManyAttempts as error:
+            minutes = ceil(error.retry_after_seconds / 60)
+            dispatcher.utter_message(response="utter_dossier_too_many_attempts", minutes=minutes)
+        except (ApiUnavailable, TypeError, ValueError):
+            dispatcher.utter_message(response="utter_dossier_service_unavailable")
+        else:
+            tell_status(dispatcher, status, domain)
+        return forget
+
+
+def tell_status(dispatcher: CollectingDispatcher, status: DossierStatus, domain: DomainDict) -> None:
+    """Utter the status responses of the domain, filled with this dossier's values."""
+    depuis = status.depuis.strftime("%d/%m/%Y")
+    dispatcher.utter_message(response="utter_dossier_demarche", demarche=status.demarche_libelle)
+    status_response = f"utter_status_{status.statut}"
+    if status_response not in domain.get("responses", {}):
+        status_response = "utter_status_autre"
+    dispatcher.utter_message(
+        response=status_response, depuis=depuis, statut=status.statut_libelle
+    )
+    for piece in status.pieces_manquantes_libelles:
+        dispatcher.utter_message(response="utter_dossier_piece_manquante", piece=piece)
+    if status.motif:
+        dispatcher.utter_message(response="utter_dossier_motif", motif=status.motif)
+    if status.suivi_courrier:
+        dispatcher.utter_message(
+            response="utter_dossier_suivi_courrier", suivi_courrier=status.suivi_courrier
+        )
+    if status.bloque:
+        dispatcher.utter_message(response="utter_dossier_bloque", depuis_jours=status.depuis_jours)
