@@ -1,0 +1,282 @@
+"""Start and supervise the whole assistant: `python -m scripts.services`.
+
+API + pages, action server and Rasa start in dependency order, each with its log under logs/.
+A port already taken is reported before anything starts; Ctrl-C stops everything. The same
+`Stack` is used by the end-to-end tests on other ports.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from dotenv import dotenv_values
+
+from scripts.paths import DEV_PYTHON, LOG_DIR, MODEL_PATH, RASA_BIN, RASA_PYTHON, ROOT, VAR_DIR, rasa_env
+
+HOST = "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """A service could not start; the message says which and where its log is."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Local ports of the three services."""
+
+    api: int = 8000
+    actions: int = 5055
+    rasa: int = 5005
+
+    @classmethod
+    def from_env(cls) -> "Ports":
+        return cls(
+            api=int(os.environ.get("GUICHET_API_PORT", 8000)),
+            actions=int(os.environ.get("GUICHET_ACTIONS_PORT", 5055)),
+            rasa=int(os.environ.get("GUICHET_RASA_PORT", 5005)),
+        )
+
+
+@dataclass
+class Service:
+    """One supervised process and how to know it is ready."""
+
+    name: str
+    label: str
+    command: list[str]
+    port: int
+    ready_path: str
+    env: dict[str, str]
+    log_path: Path
+    startup_seconds: float
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+
+    def wait_ready(self) -> None:
+        """Poll the ready URL until it answers 200, the process dies or time runs out."""
+        deadline = time.monotonic() + self.startup_seconds
+        url = f"http://{HOST}:{self.port}{self.ready_path}"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise StackError(
+                    f"{self.label} s'est arrêté au démarrage (code {self.process.returncode}). "
+                    f"Journal : {self.log_path}\n{tail(self.log_path)}"
+                )
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise StackError(
+            f"{self.label} n'a pas répondu sur {url} en {self.startup_seconds:.0f} s. "
+            f"Journal : {self.log_path}\n{tail(self.log_path)}"
+        )
+
+    def stop(self, grace_seconds: float = 10) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(grace_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log, to show why a service failed."""
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on HOST:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def local_env(env_file: Path = ROOT / ".env") -> dict[str, str]:
+    """Process environment completed by the local .env (the environment wins)."""
+    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    return {**values, **os.environ}
+
+
+def build_services(
+    ports: Ports,
+    base_env: dict[str, str],
+    log_dir: Path = LOG_DIR,
+    var_dir: Path = VAR_DIR,
+    model_path: Path = MODEL_PATH,
+) -> list[Service]:
+    """The three services in start order, wired to each other on `ports`."""
+    api_url = f"http://{HOST}:{ports.api}"
+    page_origins = [f"http://{HOST}:{ports.api}", f"http://localhost:{ports.api}"]
+    shared = {
+        **base_env,
+        "GUICHET_API_URL": api_url,
+        "GUICHET_RASA_PUBLIC_URL": f"http://{HOST}:{ports.rasa}",
+        "GUICHET_ACTION_SERVER_URL": f"http://{HOST}:{ports.actions}/webhook",
+        "GUICHET_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
+        "SANIC_HOST": HOST,
+    }
+    return [
+        Service(
+            name="api",
+            label="API des dossiers et pages web",
+            command=[str(DEV_PYTHON), "-m", "uvicorn", "api.asgi:app",
+                     "--host", HOST, "--port", str(ports.api), "--no-access-log"],
+            port=ports.api,
+            ready_path="/ready",
+            env=shared,
+            log_path=log_dir / "api.log",
+            startup_seconds=30,
+        ),
+        Service(
+            name="actions",
+            label="Serveur d'actions Rasa",
+            command=[str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "assistant.actions",
+                     "--port", str(ports.actions)],
+            port=ports.actions,
+            ready_path="/health",
+            env=rasa_env(shared),
+            log_path=log_dir / "actions.log",
+            startup_seconds=60,
+        ),
+        Service(
+            name="rasa",
+            label="Serveur Rasa",
+            command=[str(RASA_BIN), "run", "--enable-api",
+                     "--interface", HOST, "--port", str(ports.rasa),
+                     "--model", str(model_path),
+                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                     "--cors", *page_origins],
+            port=ports.rasa,
+            ready_path="/status",
+            env=rasa_env(shared),
+            log_path=log_dir / "rasa.log",
+            startup_seconds=180,
+        ),
+    ]  # fmt: skip
+
+
+class Stack:
+    """The running services, started in order and stopped in reverse."""
+
+    def __init__(self, services: list[Service]) -> None:
+        self.services = services
+
+    def check_ports(self) -> None:
+        taken = [s for s in self.services if not port_is_free(s.port)]
+        if taken:
+            lines = [
+                f"Le port {s.port} ({s.label}) est déjà utilisé : une autre instance de Guichet "
+                f"tourne peut-être, ou un autre programme. / Port {s.port} is already in use."
+                for s in taken
+            ]
+            raise StackError("\n".join(lines))
+
+    def start(self, report=print) -> None:  # type: ignore[no-untyped-def]
+        self.check_ports()
+        try:
+            # All start at once (Rasa's model load is the long pole), then each is awaited.
+            for service in self.services:
+                report(f"[run] Démarrage : {service.label} (port {service.port})…")
+                service.start()
+            for service in self.services:
+                service.wait_ready()
+                report(f"[run] Prêt : {service.label}")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+    def first_exited(self) -> Service | None:
+        return next(
+            (s for s in self.services if s.process is not None and s.process.poll() is not None),
+            None,
+        )
+
+
+@contextmanager
+def running(services: list[Service]) -> Iterator[Stack]:
+    """Run `services` for the duration of a with-block."""
+    stack = Stack(services)
+    stack.start(report=lambda _line: None)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    if not MODEL_PATH.exists():
+        print(f"[run] Modèle absent ({MODEL_PATH}) : lancez `make run`.", file=sys.stderr)
+        return 1
+    ports = Ports.from_env()
+    stack = Stack(build_services(ports, local_env()))
+    # Ctrl-C and a plain `kill` both stop everything, even when started in the background.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.start()
+        print(
+            f"\n[run] Guichet est prêt. Page de discussion : http://{HOST}:{ports.api}/\n"
+            f"[run] Journaux : {LOG_DIR}/  —  Ctrl-C pour tout arrêter.\n",
+            flush=True,
+        )
+        while (failed := stack.first_exited()) is None:
+            time.sleep(1)
+        print(
+            f"[run] {failed.label} s'est arrêté (code {failed.process.returncode}). "
+            f"Journal : {failed.log_path}\n{tail(failed.log_path)}",
+            file=sys.stderr,
+        )
+        return 1
+    except StackError as error:
+        print(f"[run] {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n[run] Arrêt en cours…", flush=True)
+        return 0
+    finally:
+        stack.stop()
+        print("[run] Tous les services sont arrêtés.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
