@@ -1,1 +1,1 @@
-"""Guichet dossier-status API: what the assistant asks to tell a person where their dossier stands."""
+"""Guichet dossier-status API: where a dossier stands, told only to its owner."""

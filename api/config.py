@@ -13,9 +13,7 @@ PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
 class Settings(BaseSettings):
     """Configuration of the API; every field maps to a GUICHET_* variable unless noted."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="GUICHET_", env_file=ROOT / ".env", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=ROOT / ".env", extra="ignore")
 
     env: str = "development"
     database_url: str = Field(

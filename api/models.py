@@ -39,7 +39,9 @@ class StatusChange(Base):
     __tablename__ = "status_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    numero: Mapped[str] = mapped_column(ForeignKey("dossiers.numero", ondelete="CASCADE"), index=True)
+    numero: Mapped[str] = mapped_column(
+        ForeignKey("dossiers.numero", ondelete="CASCADE"), index=True
+    )
     statut: Mapped[str] = mapped_column(String(32))
     le: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -52,7 +54,9 @@ class MissingPiece(Base):
     __tablename__ = "missing_pieces"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    numero: Mapped[str] = mapped_column(ForeignKey("dossiers.numero", ondelete="CASCADE"), index=True)
+    numero: Mapped[str] = mapped_column(
+        ForeignKey("dossiers.numero", ondelete="CASCADE"), index=True
+    )
     piece: Mapped[str] = mapped_column(String(64))
 
     dossier: Mapped[Dossier] = relationship(back_populates="pieces_manquantes")

@@ -52,12 +52,16 @@ class DossierPublic(BaseModel):
     depuis: date = Field(description="Date d'entrée dans le statut actuel.")
     depuis_jours: int = Field(description="Nombre de jours passés dans le statut actuel.")
     bloque: bool = Field(description="Vrai si le dossier dépasse le délai normal de ce statut.")
-    delai_normal_jours: int | None = Field(description="Délai normal du statut actuel, s'il existe.")
+    delai_normal_jours: int | None = Field(
+        description="Délai normal du statut actuel, s'il existe."
+    )
     pieces_manquantes: list[str] = Field(description="Identifiants des pièces demandées.")
     pieces_manquantes_libelles: list[str] = Field(description="Pièces demandées, en français.")
     motif: str | None = Field(description="Motif donné par le service instructeur.")
     suivi_courrier: str | None = Field(description="Numéro de suivi La Poste, une fois expédié.")
-    historique: list[StatusStep] = Field(description="Statuts successifs, du plus ancien au plus récent.")
+    historique: list[StatusStep] = Field(
+        description="Statuts successifs, du plus ancien au plus récent."
+    )
 
 
 class Problem(BaseModel):

@@ -47,7 +47,9 @@ def build_dossier(entry: dict, hash_key: str, now: datetime) -> Dossier:
         motif=entry.get("motif"),
         suivi_courrier=entry.get("suivi_courrier"),
         historique=history,
-        pieces_manquantes=[MissingPiece(piece=piece) for piece in entry.get("pieces_manquantes", [])],
+        pieces_manquantes=[
+            MissingPiece(piece=piece) for piece in entry.get("pieces_manquantes", [])
+        ],
     )
 
 
@@ -59,7 +61,9 @@ def seed(session: Session, fixture_path: Path, hash_key: str, reset: bool = Fals
         session.execute(delete(Dossier).where(Dossier.numero.in_(numeros)))
     present = set(session.scalars(select(Dossier.numero).where(Dossier.numero.in_(numeros))))
     now = datetime.now(UTC)
-    added = [build_dossier(entry, hash_key, now) for entry in entries if entry["numero"] not in present]
+    added = [
+        build_dossier(entry, hash_key, now) for entry in entries if entry["numero"] not in present
+    ]
     session.add_all(added)
     session.commit()
     return len(added)
@@ -71,9 +75,13 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     if not settings.dob_hash_key:
-        raise SystemExit("GUICHET_DOB_HASH_KEY is not set: run `make run` or scripts/setup.sh first")
+        raise SystemExit(
+            "GUICHET_DOB_HASH_KEY is not set: run `make run` or scripts/setup.sh first"
+        )
     if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
     upgrade_to_head(settings.database_url)
     with get_sessionmaker()() as session:
         added = seed(session, settings.fixture_path, settings.dob_hash_key, reset=args.reset)

@@ -32,7 +32,9 @@ def main(path: Path) -> None:
     entries = missing_entries(existing)
     if not entries:
         return
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Local secrets, never committed.\n"
+    text = (
+        path.read_text(encoding="utf-8") if path.exists() else "# Local secrets, never committed.\n"
+    )
     if not text.endswith("\n"):
         text += "\n"
     text += "".join(f"{key}={value}\n" for key, value in entries.items())

@@ -21,6 +21,7 @@ def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         {
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONPATH": str(ROOT),
             # Rasa reads endpoints.yml for several commands; these are its defaults.
             "GUICHET_ACTION_SERVER_URL": env.get(

@@ -19,7 +19,16 @@ from pathlib import Path
 import httpx
 from dotenv import dotenv_values
 
-from scripts.paths import DEV_PYTHON, LOG_DIR, MODEL_PATH, RASA_BIN, RASA_PYTHON, ROOT, VAR_DIR, rasa_env
+from scripts.paths import (
+    DEV_PYTHON,
+    LOG_DIR,
+    MODEL_PATH,
+    RASA_BIN,
+    RASA_PYTHON,
+    ROOT,
+    VAR_DIR,
+    rasa_env,
+)
 
 HOST = "127.0.0.1"
 

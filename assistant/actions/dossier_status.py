@@ -76,16 +76,16 @@ class ActionCheckDossierStatus(Action):
         return forget
 
 
-def tell_status(dispatcher: CollectingDispatcher, status: DossierStatus, domain: DomainDict) -> None:
+def tell_status(
+    dispatcher: CollectingDispatcher, status: DossierStatus, domain: DomainDict
+) -> None:
     """Utter the status responses of the domain, filled with this dossier's values."""
     depuis = status.depuis.strftime("%d/%m/%Y")
     dispatcher.utter_message(response="utter_dossier_demarche", demarche=status.demarche_libelle)
     status_response = f"utter_status_{status.statut}"
     if status_response not in domain.get("responses", {}):
         status_response = "utter_status_autre"
-    dispatcher.utter_message(
-        response=status_response, depuis=depuis, statut=status.statut_libelle
-    )
+    dispatcher.utter_message(response=status_response, depuis=depuis, statut=status.statut_libelle)
     for piece in status.pieces_manquantes_libelles:
         dispatcher.utter_message(response="utter_dossier_piece_manquante", piece=piece)
     if status.motif:

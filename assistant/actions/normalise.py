@@ -78,6 +78,6 @@ def parse_birth_date(text: str, today: date) -> date | None:
             candidate = date(year, month, day)
         except ValueError:
             continue
-        if EARLIEST_BIRTH_YEAR <= candidate.year and candidate <= today:
+        if candidate.year >= EARLIEST_BIRTH_YEAR and candidate <= today:
             dates.add(candidate)
     return dates.pop() if len(dates) == 1 else None

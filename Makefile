@@ -1,0 +1,61 @@
+# Guichet — the two commands a newcomer needs: `make run` and `make test`.
+# Every other target is a step of those two.
+
+SHELL := /bin/bash
+PY := .venv/bin/python
+RASA_PY := .venv-rasa/bin/python
+RASA := .venv-rasa/bin/rasa
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa expands these in endpoints.yml; scripts/services.py sets the same defaults.
+export GUICHET_ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
+export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
+RASA_PATHS := --domain assistant/domain --config config.yml
+
+.PHONY: run test setup model db reset-demo lint format test-api test-actions validate test-stories test-e2e
+
+## run: install what is missing, train if needed, seed the database, start everything
+run: setup model db
+	@$(PY) -m scripts.services
+
+## test: everything CI checks, in order from cheapest to slowest
+test: setup lint test-actions test-api validate model test-stories test-e2e
+	@echo "[test] Tout est passé."
+
+setup:
+	@bash scripts/setup.sh
+
+model: setup
+	@$(PY) -m scripts.train
+
+db: setup
+	@$(PY) -m api.seed
+
+## reset-demo: put the demo dossiers back as the fixture describes them
+reset-demo: setup
+	@$(PY) -m api.seed --reset
+
+lint: setup
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+
+format: setup
+	@.venv/bin/ruff format .
+	@.venv/bin/ruff check --fix .
+
+test-actions: setup
+	@$(RASA_PY) -m pytest -q tests/actions
+
+test-api: setup
+	@$(PY) -m pytest -q tests/api
+
+validate: setup
+	@$(RASA) data validate $(RASA_PATHS) --data assistant/data --fail-on-warnings
+
+test-stories: model
+	@$(RASA) test core --model assistant/models/guichet.tar.gz \
+		--stories tests/stories --out var/test-results --fail-on-prediction-errors
+
+test-e2e: model
+	@$(PY) -m pytest -q tests/e2e

@@ -1,0 +1,86 @@
+import asyncio
+import json
+from datetime import date
+
+import httpx
+import pytest
+
+from assistant.actions.api_client import (
+    ApiSettings,
+    ApiUnavailable,
+    DossierApiClient,
+    DossierNotFound,
+    TooManyAttempts,
+)
+
+SETTINGS = ApiSettings(base_url="http://api.test", token="secret-token")
+BODY = {
+    "numero": "2611000002",
+    "demarche": "permis_renouvellement_fin_validite",
+    "demarche_libelle": "renouvellement du permis de conduire",
+    "statut": "incomplet",
+    "statut_libelle": "incomplète : des pièces sont demandées",
+    "depuis": "2026-11-18",
+    "depuis_jours": 5,
+    "bloque": False,
+    "pieces_manquantes": ["justificatif_domicile"],
+    "pieces_manquantes_libelles": ["justificatif de domicile de moins de 6 mois"],
+    "motif": "le justificatif de domicile envoyé a plus de 6 mois",
+    "suivi_courrier": None,
+    "historique": [],
+}
+
+
+def lookup_with(handler) -> object:  # type: ignore[no-untyped-def]
+    client = DossierApiClient(SETTINGS, transport=httpx.MockTransport(handler))
+    return asyncio.run(client.lookup("2611000002", date(1961, 7, 4)))
+
+
+def test_sends_token_number_and_iso_date() -> None:
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["auth"] = request.headers["Authorization"]
+        seen["url"] = str(request.url)
+        seen["body"] = json.loads(request.content)
+        return httpx.Response(200, json=BODY)
+
+    status = lookup_with(handler)
+    assert seen == {
+        "auth": "Bearer secret-token",
+        "url": "http://api.test/v1/dossiers/lookup",
+        "body": {"numero": "2611000002", "date_naissance": "1961-07-04"},
+    }
+    assert status.statut == "incomplet"
+    assert status.depuis == date(2026, 11, 18)
+    assert status.pieces_manquantes_libelles == ["justificatif de domicile de moins de 6 mois"]
+
+
+def test_404_is_not_found() -> None:
+    with pytest.raises(DossierNotFound):
+        lookup_with(lambda request: httpx.Response(404, json={"detail": "x"}))
+
+
+def test_429_carries_retry_after() -> None:
+    with pytest.raises(TooManyAttempts) as error:
+        lookup_with(lambda request: httpx.Response(429, headers={"Retry-After": "600"}))
+    assert error.value.retry_after_seconds == 600
+
+
+@pytest.mark.parametrize("status_code", [401, 422, 500, 503])
+def test_other_statuses_are_unavailable(status_code: int) -> None:
+    with pytest.raises(ApiUnavailable):
+        lookup_with(lambda request: httpx.Response(status_code, json={}))
+
+
+def test_unreadable_body_is_unavailable() -> None:
+    with pytest.raises(ApiUnavailable):
+        lookup_with(lambda request: httpx.Response(200, json={"numero": "x"}))
+
+
+def test_connection_error_is_unavailable() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(ApiUnavailable):
+        lookup_with(handler)

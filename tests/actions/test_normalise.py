@@ -1,0 +1,75 @@
+from datetime import date
+
+import pytest
+
+from assistant.actions.normalise import normalise_numero, parse_birth_date
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2611000002", "2611000002"),
+        ("26 11 000 002", "2611000002"),
+        ("26.11.000.002", "2611000002"),
+        ("26-11-000-002", "2611000002"),
+        ("  ab12cd34 ", "AB12CD34"),
+    ],
+)
+def test_numero_accepts_separators_and_case(raw: str, expected: str) -> None:
+    assert normalise_numero(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "hein", "12345", "je ne sais pas", "abcdefgh", "1" * 33])
+def test_numero_rejects_what_cannot_be_a_number(raw: str) -> None:
+    assert normalise_numero(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "12/03/1948",
+        "12-03-1948",
+        "12.03.1948",
+        "12 03 1948",
+        "12031948",
+        "12 mars 1948",
+        "12 Mars 1948",
+        "je suis née le 12 mars 1948",
+        "1948-03-12",
+    ],
+)
+def test_birth_date_formats(raw: str) -> None:
+    assert parse_birth_date(raw, TODAY) == date(1948, 3, 12)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1er août 1950", date(1950, 8, 1)),
+        ("1 aout 1950", date(1950, 8, 1)),
+        ("2 février 1961", date(1961, 2, 2)),
+        ("4/7/1961", date(1961, 7, 4)),
+    ],
+)
+def test_birth_date_months_without_accents_and_short_forms(raw: str, expected: date) -> None:
+    assert parse_birth_date(raw, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "hier",
+        "31/02/1950",  # no such day
+        "12/13/1950",  # no such month
+        "12/03/48",  # two-digit year: ambiguous, asked again
+        "12/03/2030",  # in the future
+        "12/03/1850",  # implausible
+        "12/03/1948 ou 13/03/1948",  # two different dates
+        "12 brumaire 1948",
+    ],
+)
+def test_birth_date_rejects_unclear_answers(raw: str) -> None:
+    assert parse_birth_date(raw, TODAY) is None
