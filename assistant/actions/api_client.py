@@ -92,19 +92,10 @@ class DossierApiClient:
 
     async def lookup(self, numero: str, date_naissance: date) -> DossierStatus:
         """Return the dossier's status, or raise one of this module's errors."""
-        try:
-            async with httpx.AsyncClient(
-                base_url=self._settings.base_url,
-                transport=self._transport,
-                timeout=self._timeout,
-                headers={"Authorization": f"Bearer {self._settings.token}"},
-            ) as client:
-                response = await client.post(
-                    "/v1/dossiers/lookup",
-                    json={"numero": numero, "date_naissance": date_naissance.isoformat()},
-                )
-        except httpx.HTTPError as error:
-            raise ApiUnavailable(str(error)) from error
+        response = await self._post(
+            "/v1/dossiers/lookup",
+            {"numero": numero, "date_naissance": date_naissance.isoformat()},
+        )
         if response.status_code == 404:
             raise DossierNotFound()
         if response.status_code == 429:
@@ -115,6 +106,32 @@ class DossierApiClient:
             return DossierStatus.from_json(response.json())
         except (ValueError, KeyError, TypeError) as error:
             raise ApiUnavailable(f"unreadable body: {error}") from error
+
+    async def save_checklist(
+        self, demarche: str, reponses: list[dict[str, str]], resultat: dict[str, list[str]]
+    ) -> str:
+        """Store a check before sending; return the short code a person gives a mediator."""
+        response = await self._post(
+            "/v1/checklists", {"demarche": demarche, "reponses": reponses, "resultat": resultat}
+        )
+        if response.status_code != 201:
+            raise ApiUnavailable(f"unexpected status {response.status_code}")
+        try:
+            return str(response.json()["code"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ApiUnavailable(f"unreadable body: {error}") from error
+
+    async def _post(self, path: str, body: dict) -> httpx.Response:
+        try:
+            async with httpx.AsyncClient(
+                base_url=self._settings.base_url,
+                transport=self._transport,
+                timeout=self._timeout,
+                headers={"Authorization": f"Bearer {self._settings.token}"},
+            ) as client:
+                return await client.post(path, json=body)
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(str(error)) from error
 
 
 def _retry_after(response: httpx.Response) -> int:

@@ -1,0 +1,188 @@
+"""The check before sending: name the procedure, ask document by document, summarise, save."""
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from assistant.actions.api_client import ApiSettings, ApiUnavailable, DossierApiClient
+from assistant.actions.checklist_logic import (
+    ANSWERS,
+    DONT_KNOW,
+    previous_question,
+    question_slots,
+    summarise,
+)
+from assistant.actions.procedures import Catalogue, Procedure, get_catalogue
+
+REQUESTED_SLOT = "requested_slot"
+
+
+def current_procedure(tracker: Tracker, catalogue: Catalogue) -> Procedure | None:
+    return catalogue.procedures.get(tracker.get_slot("demarche") or "")
+
+
+def forget_answers(catalogue: Catalogue) -> list[EventType]:
+    """Clear every document answer, so a new check starts blank."""
+    documents = {d for p in catalogue.procedures.values() for d in p.documents}
+    return [SlotSet(slot, None) for slot in sorted(f"piece_{d}" for d in documents)]
+
+
+class ActionChooseProcedure(Action):
+    """Work out which procedure the person means, or ask with buttons."""
+
+    def name(self) -> str:
+        return "action_choose_procedure"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        catalogue = get_catalogue()
+        entities = {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities", [])}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        candidates = self._candidates(catalogue, entities, intent)
+        if len(candidates) == 1:
+            procedure = candidates[0]
+            dispatcher.utter_message(response=f"utter_checklist_intro_{procedure}")
+            return [
+                *forget_answers(catalogue),
+                SlotSet("demarche", procedure),
+                SlotSet("procedure_chosen", True),
+            ]
+        if entities.get("domaine") in ("permis_de_conduire", "carte_grise"):
+            dispatcher.utter_message(response=f"utter_choose_procedure_{entities['domaine']}")
+        elif candidates:
+            dispatcher.utter_message(response=f"utter_choose_procedure_{intent}")
+        else:
+            dispatcher.utter_message(response="utter_choose_domain")
+        return [SlotSet("demarche", None), SlotSet("procedure_chosen", False)]
+
+    @staticmethod
+    def _candidates(catalogue: Catalogue, entities: dict, intent: str | None) -> list[str]:
+        named = entities.get("demarche")
+        if named in catalogue.procedures:
+            return [named]
+        if entities.get("domaine"):
+            return []
+        candidates = list(catalogue.intentions.get(intent or "", ()))
+        said = catalogue.circonstances.get(entities.get("circonstance") or "")
+        return [said] if said in candidates else candidates
+
+
+class ValidateChecklistForm(FormValidationAction):
+    """Ask the documents of the chosen procedure; explain a rule on "je ne sais pas"."""
+
+    def name(self) -> str:
+        return "validate_checklist_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        procedure = current_procedure(tracker, get_catalogue())
+        return question_slots(procedure) if procedure else []
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        required = await self.required_slots([], dispatcher, tracker, domain)
+        events: list[EventType] = []
+        for slot, value in tracker.slots_to_validate().items():
+            if slot not in required:
+                continue
+            if value not in ANSWERS:
+                value = None
+            elif value == DONT_KNOW:
+                dispatcher.utter_message(response=f"utter_explain_{slot}")
+            events.append(SlotSet(slot, value))
+            tracker.slots[slot] = value
+        return events
+
+
+class ActionChecklistGoBack(Action):
+    """Clear the previous answer so the form asks that question again."""
+
+    def name(self) -> str:
+        return "action_checklist_go_back"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        procedure = current_procedure(tracker, get_catalogue())
+        previous = (
+            previous_question(procedure, tracker.slots, tracker.get_slot(REQUESTED_SLOT))
+            if procedure
+            else None
+        )
+        if previous is None:
+            dispatcher.utter_message(response="utter_checklist_nothing_to_go_back")
+            return []
+        dispatcher.utter_message(response="utter_checklist_going_back")
+        return [SlotSet(previous, None), SlotSet(REQUESTED_SLOT, previous)]
+
+
+class ActionExplainCurrentPiece(Action):
+    """Answer "c'est quoi ?" about the document being asked."""
+
+    def name(self) -> str:
+        return "action_explain_current_piece"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        slot = tracker.get_slot(REQUESTED_SLOT) or ""
+        response = f"utter_explain_{slot}"
+        if response not in domain.get("responses", {}):
+            response = "utter_explain_unknown"
+        dispatcher.utter_message(response=response)
+        return []
+
+
+class ActionChecklistSummary(Action):
+    """Say what is ready, missing (with what to do) and to check; save it for a mediator."""
+
+    def __init__(self, client: DossierApiClient | None = None) -> None:
+        self._client = client
+
+    def name(self) -> str:
+        return "action_checklist_summary"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        catalogue = get_catalogue()
+        procedure = current_procedure(tracker, catalogue)
+        reset = [*forget_answers(catalogue), SlotSet("procedure_chosen", False)]
+        if procedure is None:
+            return reset
+        summary = summarise(procedure, tracker.slots)
+        dispatcher.utter_message(response="utter_checklist_summary_intro")
+        for kind, documents in (
+            ("missing", summary.missing),
+            ("check", summary.to_check),
+            ("ready", summary.ready),
+        ):
+            for document in documents:
+                dispatcher.utter_message(response=f"utter_checklist_{kind}_piece_{document}")
+        if not summary.missing and not summary.to_check:
+            dispatcher.utter_message(response="utter_checklist_all_ready")
+        await self._save(dispatcher, tracker, procedure, summary)
+        return reset
+
+    async def _save(self, dispatcher, tracker, procedure, summary) -> None:  # type: ignore[no-untyped-def]
+        client = self._client or DossierApiClient(ApiSettings.from_env())
+        answers = [
+            {"piece": document, "reponse": tracker.get_slot(f"piece_{document}") or DONT_KNOW}
+            for document in procedure.documents
+        ]
+        try:
+            code = await client.save_checklist(procedure.id, answers, summary.as_result())
+        except ApiUnavailable:
+            dispatcher.utter_message(response="utter_checklist_not_saved")
+            return
+        dispatcher.utter_message(
+            response="utter_checklist_saved", code=code, code_epele=" ".join(code)
+        )
