@@ -13,7 +13,7 @@ export GUICHET_ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run test setup model db reset-demo lint format test-api test-actions validate test-stories test-e2e
+.PHONY: run test setup model db reset-demo domain lint format test-api test-actions validate test-stories test-e2e nlu-report
 
 ## run: install what is missing, train if needed, seed the database, start everything
 run: setup model db
@@ -36,9 +36,14 @@ db: setup
 reset-demo: setup
 	@$(PY) -m api.seed --reset
 
+## domain: regenerate the check-before-sending domain from reference/procedures.yaml
+domain: setup
+	@$(PY) -m scripts.generate_domain
+
 lint: setup
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+	@$(PY) -m scripts.generate_domain --check
 
 format: setup
 	@.venv/bin/ruff format .
@@ -59,3 +64,7 @@ test-stories: model
 
 test-e2e: model
 	@$(PY) -m pytest -q tests/e2e
+
+## nlu-report: 5-fold cross-validation of the NLU, written to docs/nlu.md (not part of `test`)
+nlu-report: setup
+	@$(PY) -m scripts.nlu_report

@@ -86,13 +86,22 @@ def tell_status(
     if status_response not in domain.get("responses", {}):
         status_response = "utter_status_autre"
     dispatcher.utter_message(response=status_response, depuis=depuis, statut=status.statut_libelle)
-    for piece in status.pieces_manquantes_libelles:
-        dispatcher.utter_message(response="utter_dossier_piece_manquante", piece=piece)
     if status.motif:
         dispatcher.utter_message(response="utter_dossier_motif", motif=status.motif)
+    responses = domain.get("responses", {})
+    pieces = zip(status.pieces_manquantes, status.pieces_manquantes_libelles, strict=False)
+    for piece, label in pieces:
+        # The check-before-sending catalogue says how to fix a piece; else name it only.
+        fix = f"utter_checklist_missing_piece_{piece}"
+        if fix in responses:
+            dispatcher.utter_message(response=fix)
+        else:
+            dispatcher.utter_message(response="utter_dossier_piece_manquante", piece=label)
     if status.suivi_courrier:
         dispatcher.utter_message(
-            response="utter_dossier_suivi_courrier", suivi_courrier=status.suivi_courrier
+            response="utter_dossier_suivi_courrier",
+            suivi_courrier=status.suivi_courrier,
+            suivi_courrier_epele=" ".join(status.suivi_courrier),
         )
     if status.bloque:
         dispatcher.utter_message(response="utter_dossier_bloque", depuis_jours=status.depuis_jours)

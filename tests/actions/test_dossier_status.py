@@ -46,9 +46,14 @@ def test_incomplete_dossier_names_procedure_status_piece_and_reason(domain: dict
     text = " ".join(answer(domain, BODY))
     assert "renouvellement du permis de conduire" in text
     assert "incomplète depuis le 18/11/2026" in text
-    assert "justificatif de domicile de moins de 6 mois" in text
+    assert "Il manque : justificatif de domicile. Ce qu'il faut faire" in text
     assert "le justificatif de domicile envoyé a plus de 6 mois" in text
-    assert "Prochaine étape" in text
+    assert text.index("Prochaine étape") < text.index("incomplète")
+
+
+def test_a_piece_outside_the_catalogue_is_named_by_its_label(domain: dict) -> None:
+    body = {**BODY, "pieces_manquantes": ["piece_inedite"], "pieces_manquantes_libelles": ["x"]}
+    assert "Pièce demandée : x." in answer(domain, body)
 
 
 @pytest.mark.parametrize(
