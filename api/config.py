@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     web_dir: Path = ROOT / "web"
     rasa_public_url: str = "http://127.0.0.1:5005"
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    # Attempt limits, shared by every worker: in the database, or in Redis when this is set.
+    redis_url: str = ""
+    redis_prefix: str = "guichet"
+    lookup_max_failures: int = Field(default=5, ge=1)
+    lookup_failure_window_seconds: int = Field(default=900, ge=1)
+    lookup_lock_seconds: int = Field(default=900, ge=1)
+    # Every lookup of the assistant comes from its action server: size this for its traffic.
+    lookup_client_per_minute: int = Field(default=120, ge=1)
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> "Settings":

@@ -9,8 +9,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.config import get_settings
 
 
-def make_engine(url: str) -> Engine:
-    """Build an engine; SQLite gets foreign keys and a busy timeout for concurrent workers."""
+def make_engine(url: str, *, durable_commits: bool = True) -> Engine:
+    """Build an engine; SQLite gets foreign keys and a busy timeout for concurrent workers.
+
+    `durable_commits=False` lets PostgreSQL acknowledge a commit before its WAL reaches the
+    disk: for the attempt counters, where losing the last milliseconds in a crash is harmless
+    and waiting for a disk flush on every lookup is not.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -19,16 +24,30 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # With WAL, NORMAL keeps the database consistent and skips a flush per commit.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {} if durable_commits else {"options": "-c synchronous_commit=off"}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
 
 
 @lru_cache
 def get_engine() -> Engine:
     """Return the engine for the configured database (one per process)."""
     return make_engine(get_settings().database_url)
+
+
+@lru_cache
+def get_counter_engine() -> Engine:
+    """Return the engine of the attempt counters (the main one on SQLite)."""
+    url = get_settings().database_url
+    if url.startswith("sqlite"):
+        return get_engine()
+    return make_engine(url, durable_commits=False)
 
 
 @lru_cache

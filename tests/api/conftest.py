@@ -7,21 +7,26 @@ with the reason, unless REQUIRE_SERVICES=1 makes a missing server a failure.
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
 from api.config import get_settings
-from api.db import get_engine, get_sessionmaker
+from api.db import get_counter_engine, get_engine, get_sessionmaker
 from api.main import create_app
+from api.ratelimit import get_limiter
 from api.reference import get_reference
 from api.seed import main as seed_main
 
 PG_ADMIN_URL = os.environ.get(
     "GUICHET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_TEST_URL = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TOKENS = {
     "GUICHET_ASSISTANT_TOKEN": "assistant-token-for-tests-0001",
     "GUICHET_INSTRUCTION_TOKEN": "instruction-token-for-tests-02",
@@ -31,8 +36,20 @@ TOKENS = {
 
 
 def clear_caches() -> None:
-    for cached in (get_settings, get_engine, get_sessionmaker, get_reference):
+    for cached in (
+        get_settings,
+        get_engine,
+        get_counter_engine,
+        get_sessionmaker,
+        get_reference,
+        get_limiter,
+    ):
         cached.cache_clear()
+
+
+def dispose_engines() -> None:
+    get_engine().dispose()
+    get_counter_engine().dispose()
 
 
 def _postgres_reachable() -> str | None:
@@ -43,17 +60,37 @@ def _postgres_reachable() -> str | None:
         return f"PostgreSQL unreachable at {PG_ADMIN_URL}: {error}".splitlines()[0]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """An empty database of each kind, dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'guichet.db'}"
-        return
-    reason = _postgres_reachable()
+def require_service(reason: str | None) -> None:
+    """Skip with `reason`, or fail when REQUIRE_SERVICES=1 says the service must be there."""
     if reason:
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail(f"{reason} (REQUIRE_SERVICES=1)")
         pytest.skip(reason)
+
+
+def _redis_reachable() -> str | None:
+    try:
+        with redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3) as client:
+            client.ping()
+        return None
+    except redis.RedisError as error:
+        return f"Redis unreachable at {REDIS_TEST_URL}: {error}".splitlines()[0]
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A reachable Redis; the caller isolates its keys with a unique prefix."""
+    require_service(_redis_reachable())
+    yield REDIS_TEST_URL
+
+
+@contextmanager
+def empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of `kind` ("sqlite" or "postgresql"), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'guichet.db'}"
+        return
+    require_service(_postgres_reachable())
     name = f"guichet_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -61,9 +98,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        get_engine().dispose()
+        dispose_engines()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind, dropped afterwards."""
+    with empty_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -73,9 +117,10 @@ def settings_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
     for key, value in TOKENS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("GUICHET_ENV", "development")
+    monkeypatch.setenv("GUICHET_REDIS_URL", "")  # the database limiter unless a test says so
     clear_caches()
     yield
-    get_engine().dispose()
+    dispose_engines()
     clear_caches()
 
 
@@ -94,3 +139,17 @@ def client(seeded: None) -> Iterator[TestClient]:
 
 def bearer(key: str = "GUICHET_ASSISTANT_TOKEN") -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[key]}"}
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Change settings of a running app (limits, backend): the next request sees them."""
+
+    def apply(**env: str) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        get_limiter.cache_clear()
+        get_reference.cache_clear()
+
+    return apply
