@@ -1,16 +1,21 @@
 """Build the FastAPI application: the dossier API and the static pages."""
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.config import get_settings
+from api.errors import request_validation_handler
+from api.logging import install_redaction
+from api.middleware import BodySizeLimit
 from api.routers import dossiers, health, pages
 
 
 def create_app() -> FastAPI:
     """Assemble routers and pages from the current settings."""
     settings = get_settings()
+    install_redaction()
     app = FastAPI(
         title="Guichet — API de suivi des dossiers",
         version="1.0.0",
@@ -25,6 +30,9 @@ def create_app() -> FastAPI:
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type"],
     )
+    # Outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(health.router)
     app.include_router(dossiers.router)
     app.include_router(pages.router)

@@ -67,4 +67,18 @@ class DossierPublic(BaseModel):
 class Problem(BaseModel):
     """An error the caller can show or log."""
 
-    detail: str
+    detail: str = Field(description="Explication en français.")
+
+
+class FieldError(BaseModel):
+    """One faulty field of a request."""
+
+    champ: str = Field(description="Champ en cause, par exemple `date_naissance`.")
+    message: str = Field(description="Ce qui ne va pas, en français.")
+
+
+class ValidationProblem(BaseModel):
+    """A request the API cannot accept as it is (422)."""
+
+    detail: str = Field(description="Résumé en français.")
+    erreurs: list[FieldError] = Field(description="Chaque champ en cause.")
