@@ -1,10 +1,12 @@
 """Turn a stored dossier into what its owner is told."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, false, or_
 
 from api.models import Dossier
 from api.reference import Reference
-from api.schemas import DossierPublic, StatusStep
+from api.schemas import DossierAdmin, DossierPublic, StatusStep
 
 
 def days_between(start: datetime, now: datetime) -> int:
@@ -12,6 +14,38 @@ def days_between(start: datetime, now: datetime) -> int:
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     return max(0, (now - start).days)
+
+
+def is_stuck(depuis_jours: int, delai: int | None) -> bool:
+    """Stuck once the whole days in the status exceed the status's normal delay."""
+    return delai is not None and depuis_jours > delai
+
+
+def stuck_condition(reference: Reference, now: datetime) -> ColumnElement[bool]:
+    """The SQL form of `is_stuck`: more than `delai` whole days means since `delai + 1` days."""
+    clauses = [
+        and_(Dossier.statut == statut, Dossier.statut_depuis <= now - timedelta(days=delai + 1))
+        for statut, delai in reference.delais_normaux_jours.items()
+    ]
+    return or_(*clauses) if clauses else false()
+
+
+def to_admin(dossier: Dossier, reference: Reference, now: datetime) -> DossierAdmin:
+    """Describe `dossier` for the back office."""
+    depuis_jours = days_between(dossier.statut_depuis, now)
+    delai = reference.delais_normaux_jours.get(dossier.statut)
+    return DossierAdmin(
+        numero=dossier.numero,
+        titulaire=dossier.titulaire,
+        demarche=dossier.demarche,
+        demarche_libelle=reference.demarches.get(dossier.demarche, dossier.demarche),
+        statut=dossier.statut,
+        statut_libelle=reference.statuts.get(dossier.statut, dossier.statut),
+        depuis=dossier.statut_depuis.date(),
+        depuis_jours=depuis_jours,
+        delai_normal_jours=delai,
+        bloque=is_stuck(depuis_jours, delai),
+    )
 
 
 def to_public(dossier: Dossier, reference: Reference, now: datetime) -> DossierPublic:
@@ -27,7 +61,7 @@ def to_public(dossier: Dossier, reference: Reference, now: datetime) -> DossierP
         statut_libelle=reference.statuts.get(dossier.statut, dossier.statut),
         depuis=dossier.statut_depuis.date(),
         depuis_jours=depuis_jours,
-        bloque=delai is not None and depuis_jours > delai,
+        bloque=is_stuck(depuis_jours, delai),
         delai_normal_jours=delai,
         pieces_manquantes=pieces,
         pieces_manquantes_libelles=[reference.pieces.get(piece, piece) for piece in pieces],

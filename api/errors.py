@@ -6,6 +6,11 @@ from fastapi.responses import JSONResponse
 
 from api.schemas import FieldError, ValidationProblem
 
+# Documents the 422 body of every endpoint that takes input (instead of FastAPI's default).
+VALIDATION_RESPONSE: dict[int | str, dict] = {
+    422: {"model": ValidationProblem, "description": "Requête invalide : détail en français."}
+}
+
 _MESSAGES = {
     "missing": "champ obligatoire",
     "extra_forbidden": "champ non prévu",

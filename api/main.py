@@ -9,7 +9,7 @@ from api.config import get_settings
 from api.errors import request_validation_handler
 from api.logging import install_redaction
 from api.middleware import BodySizeLimit
-from api.routers import dossiers, health, pages
+from api.routers import admin, checklists, dossiers, events, health, pages
 
 
 def create_app() -> FastAPI:
@@ -35,6 +35,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(health.router)
     app.include_router(dossiers.router)
+    app.include_router(events.router)
+    app.include_router(checklists.router)
+    app.include_router(admin.router)
     app.include_router(pages.router)
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="pages")
     return app

@@ -35,21 +35,25 @@ def _token_for(settings: Settings, scope: Scope) -> str:
     }[scope]
 
 
-def require_scope(scope: Scope):  # type: ignore[no-untyped-def]
-    """Build a dependency that accepts only the bearer token of `scope`."""
+def require_scope(*scopes: Scope):  # type: ignore[no-untyped-def]
+    """Build a dependency that accepts only the bearer token of one of `scopes`."""
 
     def check(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         settings: Annotated[Settings, Depends(get_settings)],
     ) -> Scope:
-        expected = _token_for(settings, scope)
-        given = credentials.credentials if credentials else ""
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        given = (credentials.credentials if credentials else "").encode()
+        matched = None
+        for scope in scopes:  # every scope is compared, in constant time each
+            expected = _token_for(settings, scope)
+            if hmac.compare_digest(given, expected.encode()) and expected:
+                matched = scope
+        if matched is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="Jeton absent ou invalide.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        return scope
+        return matched
 
     return check

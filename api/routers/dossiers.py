@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.config import Settings, get_settings
 from api.db import get_session
 from api.dossier_view import to_public
+from api.errors import VALIDATION_RESPONSE
 from api.logging import get_logger, mask_numero
 from api.models import Dossier, LookupLock
 from api.ratelimit import AttemptLimiter, Denial, get_limiter
@@ -24,7 +25,7 @@ from api.reference import Reference, get_reference
 from api.schemas import DossierPublic, LookupRequest, Problem
 from api.security import Scope, hash_birth_date, require_scope
 
-router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
+router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"], responses=VALIDATION_RESPONSE)
 log = get_logger()
 
 NOT_FOUND_DETAIL = "Aucun dossier ne correspond à ce numéro et à cette date de naissance."
