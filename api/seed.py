@@ -1,7 +1,8 @@
 """Create the schema and load the demo dossiers: `python -m api.seed [--reset]`.
 
 Seeding is idempotent: a dossier already present is left as it is. `--reset` puts the demo
-dossiers back as the fixture describes them, with dates relative to now.
+dossiers back as the fixture describes them, with dates relative to now, and lifts their
+attempt locks.
 """
 
 import argparse
@@ -17,6 +18,7 @@ from api.config import get_settings
 from api.db import get_sessionmaker
 from api.migrate import upgrade_to_head
 from api.models import Dossier, MissingPiece, StatusChange
+from api.ratelimit import get_limiter
 from api.security import hash_birth_date
 
 _RELATIVE = re.compile(r"^-(\d+)d$")
@@ -53,6 +55,12 @@ def build_dossier(entry: dict, hash_key: str, now: datetime) -> Dossier:
     )
 
 
+def demo_numeros(fixture_path: Path) -> list[str]:
+    """The numbers of the fixture's dossiers."""
+    entries = yaml.safe_load(fixture_path.read_text(encoding="utf-8"))["dossiers"]
+    return [entry["numero"] for entry in entries]
+
+
 def seed(session: Session, fixture_path: Path, hash_key: str, reset: bool = False) -> int:
     """Insert the fixture's dossiers that are missing; return how many were inserted."""
     entries = yaml.safe_load(fixture_path.read_text(encoding="utf-8"))["dossiers"]
@@ -85,6 +93,8 @@ def main() -> None:
     upgrade_to_head(settings.database_url)
     with get_sessionmaker()() as session:
         added = seed(session, settings.fixture_path, settings.dob_hash_key, reset=args.reset)
+    if args.reset:
+        get_limiter().forget(demo_numeros(settings.fixture_path))
     print(f"[seed] {added} dossier(s) de démonstration ajouté(s)")
 
 

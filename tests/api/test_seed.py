@@ -3,7 +3,9 @@ from sqlalchemy import select, text
 from api.config import get_settings
 from api.db import get_sessionmaker
 from api.models import Dossier
+from api.seed import main as seed_main
 from api.seed import seed
+from tests.api.test_lookup import lookup
 
 
 def test_seeding_is_idempotent_and_reset_restores(seeded: None) -> None:
@@ -25,3 +27,12 @@ def test_date_of_birth_is_never_stored_in_clear(seeded: None) -> None:
     stored = " ".join(str(value) for row in rows for value in row)
     for birth_date in ("1961-07-04", "1948-03-12", "04/07/1961", "19610704"):
         assert birth_date not in stored
+
+
+def test_reset_lifts_the_demo_locks(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for day in range(1, 6):
+        lookup(client, "2611000003", f"1955-11-0{day}")
+    assert lookup(client, "2611000003", "1955-11-30").status_code == 429
+    monkeypatch.setattr("sys.argv", ["api.seed", "--reset"])
+    seed_main()
+    assert lookup(client, "2611000003", "1955-11-30").status_code == 200
