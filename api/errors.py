@@ -1,15 +1,19 @@
 """Validation errors in plain French, without echoing what was sent (it may be a birth date)."""
 
 from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
-from api.schemas import FieldError, ValidationProblem
+from api.schemas import FieldError, Problem, ValidationProblem
 
 # Documents the 422 body of every endpoint that takes input (instead of FastAPI's default).
 VALIDATION_RESPONSE: dict[int | str, dict] = {
-    422: {"model": ValidationProblem, "description": "Requête invalide : détail en français."}
+    400: {"model": Problem, "description": "Corps de requête illisible."},
+    422: {"model": ValidationProblem, "description": "Requête invalide : détail en français."},
 }
+UNREADABLE_BODY_DETAIL = "Corps de requête illisible : JSON en UTF-8 attendu."
 
 _MESSAGES = {
     "missing": "champ obligatoire",
@@ -77,3 +81,11 @@ async def request_validation_handler(_request: Request, exc: Exception) -> JSONR
     """Answer 422 in French, listing each faulty field."""
     assert isinstance(exc, RequestValidationError)
     return validation_response(field_errors(list(exc.errors())))
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Keep FastAPI's HTTP errors, but say in French when a body cannot even be parsed."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:
+        return JSONResponse(status_code=400, content={"detail": UNREADABLE_BODY_DETAIL})
+    return await http_exception_handler(request, exc)

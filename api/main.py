@@ -4,9 +4,10 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.config import get_settings
-from api.errors import request_validation_handler
+from api.errors import http_error_handler, request_validation_handler
 from api.logging import install_redaction
 from api.middleware import BodySizeLimit
 from api.routers import admin, checklists, dossiers, events, health, pages
@@ -33,6 +34,7 @@ def create_app() -> FastAPI:
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.include_router(health.router)
     app.include_router(dossiers.router)
     app.include_router(events.router)

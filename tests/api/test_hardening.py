@@ -31,6 +31,11 @@ def test_422_is_french_and_never_echoes_the_birth_date(client: TestClient) -> No
         LOOKUP, content=b"{not json", headers={**bearer(), "Content-Type": "application/json"}
     )
     assert unreadable.status_code == 422
+    not_utf8 = client.post(
+        LOOKUP, content=b"\xff\xfe{", headers={**bearer(), "Content-Type": "application/json"}
+    )
+    assert not_utf8.status_code == 400
+    assert not_utf8.json() == {"detail": "Corps de requête illisible : JSON en UTF-8 attendu."}
 
 
 def test_oversized_bodies_are_413(client: TestClient) -> None:
