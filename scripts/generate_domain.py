@@ -160,7 +160,7 @@ def choice_responses(data: dict, templates: dict) -> dict:
             {
                 "text": templates["choisir_domaine"],
                 "buttons": [
-                    {"title": title, "payload": f'/prepare_request{{"domaine":"{domain}"}}'}
+                    {"title": title, "payload": f'/prepare_request{{{{"domaine":"{domain}"}}}}'}
                     for domain, title in templates["domaines"].items()
                 ],
             },
@@ -177,7 +177,8 @@ def choice_responses(data: dict, templates: dict) -> dict:
 
 
 def _payload(procedure_id: str) -> str:
-    return f'/prepare_request{{"demarche":"{procedure_id}"}}'
+    # Doubled braces: Rasa's response interpolation reads single braces as placeholders.
+    return f'/prepare_request{{{{"demarche":"{procedure_id}"}}}}'
 
 
 def slots(documents: dict) -> dict:

@@ -22,10 +22,11 @@ def current_procedure(tracker: Tracker, catalogue: Catalogue) -> Procedure | Non
     return catalogue.procedures.get(tracker.get_slot("demarche") or "")
 
 
-def forget_answers(catalogue: Catalogue) -> list[EventType]:
-    """Clear every document answer, so a new check starts blank."""
+def forget_answers(tracker: Tracker, catalogue: Catalogue) -> list[EventType]:
+    """Clear every document answer given so far, so a new check starts blank."""
     documents = {d for p in catalogue.procedures.values() for d in p.documents}
-    return [SlotSet(slot, None) for slot in sorted(f"piece_{d}" for d in documents)]
+    slots = sorted(f"piece_{d}" for d in documents)
+    return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]
 
 
 class ActionChooseProcedure(Action):
@@ -45,7 +46,7 @@ class ActionChooseProcedure(Action):
             procedure = candidates[0]
             dispatcher.utter_message(response=f"utter_checklist_intro_{procedure}")
             return [
-                *forget_answers(catalogue),
+                *forget_answers(tracker, catalogue),
                 SlotSet("demarche", procedure),
                 SlotSet("procedure_chosen", True),
             ]
@@ -155,7 +156,7 @@ class ActionChecklistSummary(Action):
     ) -> list[EventType]:
         catalogue = get_catalogue()
         procedure = current_procedure(tracker, catalogue)
-        reset = [*forget_answers(catalogue), SlotSet("procedure_chosen", False)]
+        reset = [*forget_answers(tracker, catalogue), SlotSet("procedure_chosen", False)]
         if procedure is None:
             return reset
         summary = summarise(procedure, tracker.slots)

@@ -1,67 +1,11 @@
-"""End to end: the real API, action server and Rasa server, talked to over HTTP.
+"""End to end: checking a dossier through the real API, action server and Rasa server."""
 
-The stack is the one `make run` starts (scripts/services.py), on free ports, with its own
-seeded database, tracker store and logs in a temporary folder.
-"""
-
-import secrets
-import socket
-import sys
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import httpx
-import pytest
-
-from scripts.paths import MODEL_PATH
-from scripts.services import Ports, StackError, build_services, running
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not MODEL_PATH.exists():
-        pytest.fail(f"no trained model at {MODEL_PATH}: run `make model` first")
-    workdir = tmp_path_factory.mktemp("stack")
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(Path.home()),
-        "DATABASE_URL": f"sqlite:///{workdir / 'guichet.db'}",
-        "GUICHET_ENV": "development",
-        "GUICHET_ASSISTANT_TOKEN": secrets.token_urlsafe(24),
-        "GUICHET_INSTRUCTION_TOKEN": secrets.token_urlsafe(24),
-        "GUICHET_ADMIN_TOKEN": secrets.token_urlsafe(24),
-        "GUICHET_DOB_HASH_KEY": secrets.token_urlsafe(24),
-    }
-    seed = __import__("subprocess").run(
-        [sys.executable, "-m", "api.seed"], env=env, capture_output=True, text=True
-    )
-    assert seed.returncode == 0, seed.stderr
-    ports = Ports(api=free_port(), actions=free_port(), rasa=free_port())
-    services = build_services(ports, env, log_dir=workdir / "logs", var_dir=workdir)
-    try:
-        with running(services):
-            yield f"http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook"
-    except StackError as error:
-        pytest.fail(str(error))
+from tests.e2e.conftest import Person
 
 
 def converse(rasa_url: str, messages: list[str]) -> list[str]:
-    """Send each message as one person; return the texts of the last answer."""
-    sender = uuid.uuid4().hex
-    texts: list[str] = []
-    for message in messages:
-        response = httpx.post(rasa_url, json={"sender": sender, "message": message}, timeout=60)
-        response.raise_for_status()
-        texts = [answer.get("text", "") for answer in response.json()]
-        assert texts, f"no answer to {message!r}"
-    return texts
+    """Hold one conversation; return the texts of the last answer."""
+    return Person(rasa_url).conversation(messages)
 
 
 def test_greeting(rasa_url: str) -> None:

@@ -1,0 +1,95 @@
+import asyncio
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from assistant.actions.conversation import (
+    ActionAnswerTopic,
+    ActionDefaultAskAffirmation,
+    ActionRepeatLast,
+    last_bot_turn,
+)
+from tests.actions.conftest import make_tracker
+
+BUTTONS = [{"title": "Oui", "payload": "/affirm"}]
+EVENTS = [
+    {"event": "user", "text": "bonjour"},
+    {"event": "bot", "text": "Bonjour.", "data": {}},
+    {"event": "user", "text": "j'ai vendu ma voiture"},
+    {"event": "bot", "text": "Vérifions.", "data": {}},
+    {"event": "slot", "name": "demarche", "value": "cg_declaration_cession"},
+    {"event": "bot", "text": "Avez-vous le certificat ?", "data": {"buttons": BUTTONS}},
+    {"event": "user", "text": "répétez"},
+]
+
+
+def run(action, tracker, domain):  # type: ignore[no-untyped-def]
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker, domain))
+    return dispatcher.messages
+
+
+def test_last_turn_is_what_came_after_the_previous_message() -> None:
+    assert [e["text"] for e in last_bot_turn(EVENTS)] == ["Vérifions.", "Avez-vous le certificat ?"]
+    assert last_bot_turn(EVENTS[:1]) == []
+
+
+def test_repeat_sends_the_same_texts_and_buttons(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.events = EVENTS
+    messages = run(ActionRepeatLast(), tracker, domain)
+    assert [m["text"] for m in messages] == ["Vérifions.", "Avez-vous le certificat ?"]
+    assert messages[1]["buttons"] == BUTTONS
+
+
+def test_repeat_with_nothing_said_yet(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.events = [{"event": "user", "text": "répétez"}]
+    assert [m["response"] for m in run(ActionRepeatLast(), tracker, domain)] == [
+        "utter_nothing_to_repeat"
+    ]
+
+
+def topic(domain: dict, intent: str, procedure: str | None) -> str:
+    tracker = make_tracker({"demarche": procedure})
+    tracker.latest_message = {"intent": {"name": intent}, "entities": []}
+    return run(ActionAnswerTopic(), tracker, domain)[0]["response"]
+
+
+def test_topic_for_the_procedure_in_hand(domain: dict) -> None:
+    assert topic(domain, "fees_question", "permis_perte") == "utter_procedure_cost_permis_perte"
+    assert (
+        topic(domain, "deadline_question", "cg_duplicata")
+        == "utter_procedure_deadline_cg_duplicata"
+    )
+    assert topic(domain, "urgent_case", "permis_vol") == "utter_procedure_temporary_permis_vol"
+    assert topic(domain, "fees_question", None) == "utter_cost_general"
+    for name in ("utter_cost_general", "utter_deadline_general", "utter_temporary_general"):
+        assert name in domain["responses"]
+
+
+def test_lost_licence_cost_names_the_25_euro_stamp(domain: dict) -> None:
+    text = domain["responses"]["utter_procedure_cost_permis_perte"][0]["text"]
+    assert "25 €" in text
+
+
+def test_did_you_mean_uses_french_words(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.latest_message = {
+        "intent": {"name": "nlu_fallback"},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.45},
+            {"name": "fees_question", "confidence": 0.3},
+        ],
+    }
+    message = run(ActionDefaultAskAffirmation(), tracker, domain)[0]
+    assert message["response"] == "utter_affirmation_question"
+    assert message["sujet"] == "savoir combien ça coûte"
+    assert message["intent"] == "fees_question"
+
+
+def test_did_you_mean_without_a_known_subject_asks_to_rephrase(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.latest_message = {"intent_ranking": [{"name": "greet", "confidence": 0.3}]}
+    assert run(ActionDefaultAskAffirmation(), tracker, domain)[0]["response"] == (
+        "utter_ask_rephrase"
+    )
