@@ -29,9 +29,18 @@ def make_engine(url: str, *, durable_commits: bool = True) -> Engine:
             cursor.close()
 
         return engine
-    connect_args = {} if durable_commits else {"options": "-c synchronous_commit=off"}
+    if durable_commits:
+        connect_args, pool_size = {}, 10
+    else:
+        connect_args, pool_size = {"options": "-c synchronous_commit=off"}, 5
+    # Per worker: 10 + 10 connections for requests, 5 + 5 for the counters, so that a few
+    # workers stay under PostgreSQL's default max_connections (100).
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args=connect_args,
     )
 
 
@@ -43,11 +52,12 @@ def get_engine() -> Engine:
 
 @lru_cache
 def get_counter_engine() -> Engine:
-    """Return the engine of the attempt counters (the main one on SQLite)."""
-    url = get_settings().database_url
-    if url.startswith("sqlite"):
-        return get_engine()
-    return make_engine(url, durable_commits=False)
+    """Return the engine of the attempt counters, with its own pool.
+
+    A lookup holds a session connection while it records its attempt: were both drawn from one
+    pool, a burst of lookups could take every connection and then wait for one forever.
+    """
+    return make_engine(get_settings().database_url, durable_commits=False)
 
 
 @lru_cache
