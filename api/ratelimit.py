@@ -18,8 +18,7 @@ from functools import lru_cache
 from typing import Literal, Protocol
 
 from redis import Redis
-from sqlalchemy import Engine, case, delete, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, delete, text
 
 from api.config import Settings, get_settings
 from api.db import get_counter_engine
@@ -88,91 +87,100 @@ def numero_subject(numero: str) -> str:
     return f"numero:{numero}"
 
 
+# SQLite and PostgreSQL share this upsert syntax. In DO UPDATE SET, `t.` columns are the stored
+# row's values; every SET expression sees them as they were before the statement.
+_CLIENT_HIT = text("""
+INSERT INTO attempt_counters AS t (subject, attempts, failures, window_ends, locked_until)
+VALUES (:subject, 1, 0, :now + 60, NULL)
+ON CONFLICT (subject) DO UPDATE SET
+  attempts = CASE WHEN t.window_ends <= :now THEN 1 ELSE t.attempts + 1 END,
+  window_ends = CASE WHEN t.window_ends <= :now THEN :now + 60 ELSE t.window_ends END
+RETURNING attempts, window_ends
+""")
+# A row is "fresh" when its window is over and it is not locked: it starts a new window.
+_TAKE_SLOT = text("""
+INSERT INTO attempt_counters AS t (subject, attempts, failures, window_ends, locked_until)
+VALUES (:subject, 1, 0, :now + :window, NULL)
+ON CONFLICT (subject) DO UPDATE SET
+  attempts = CASE
+    WHEN t.window_ends <= :now AND (t.locked_until IS NULL OR t.locked_until <= :now) THEN 1
+    WHEN t.locked_until > :now THEN t.attempts
+    ELSE t.attempts + 1 END,
+  failures = CASE
+    WHEN t.window_ends <= :now AND (t.locked_until IS NULL OR t.locked_until <= :now) THEN 0
+    ELSE t.failures END,
+  window_ends = CASE
+    WHEN t.window_ends <= :now AND (t.locked_until IS NULL OR t.locked_until <= :now)
+    THEN :now + :window ELSE t.window_ends END,
+  locked_until = CASE
+    WHEN t.window_ends <= :now AND (t.locked_until IS NULL OR t.locked_until <= :now) THEN NULL
+    ELSE t.locked_until END
+RETURNING attempts, window_ends, locked_until
+""")
+_GIVE_BACK_OVERFLOW = text(
+    "UPDATE attempt_counters SET attempts = attempts - 1"
+    " WHERE subject = :subject AND attempts > :max"
+)
+_GIVE_BACK = text(
+    "UPDATE attempt_counters SET attempts = attempts - 1 WHERE subject = :subject AND attempts > 0"
+)
+_FAIL = text("""
+UPDATE attempt_counters SET
+  failures = failures + 1,
+  locked_until = CASE WHEN failures + 1 >= :max THEN :now + :lock ELSE locked_until END,
+  window_ends = CASE WHEN failures + 1 >= :max THEN :now + :lock ELSE window_ends END
+WHERE subject = :subject
+RETURNING failures, locked_until
+""")
+
+
 class DatabaseLimiter:
     """Counters in the `attempt_counters` table, each change one atomic statement."""
 
     def __init__(self, engine: Engine, limits: Limits, clock: Clock = time.time) -> None:
-        self._engine = engine
+        # Each statement commits alone: a hot row (one client's counter) is locked for the
+        # statement only, never across a round trip or a wait for the GIL.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._limits = limits
         self._clock = clock
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-
-    def _upsert(self, subject: str, now: float, window: int, set_: dict):  # type: ignore[no-untyped-def]
-        statement = self._insert(AttemptCounter).values(
-            subject=subject, attempts=1, failures=0, window_ends=now + window, locked_until=None
-        )
-        return statement.on_conflict_do_update(index_elements=["subject"], set_=set_).returning(
-            AttemptCounter.attempts, AttemptCounter.window_ends, AttemptCounter.locked_until
-        )
 
     def begin(self, client: str, numero: str) -> Denial | None:
-        now, limits, table = self._clock(), self._limits, AttemptCounter
-        client_fresh = table.window_ends <= now
-        client_hit = self._upsert(
-            client_subject(client),
-            now,
-            60,
-            {
-                "attempts": case((client_fresh, 1), else_=table.attempts + 1),
-                "window_ends": case((client_fresh, now + 60), else_=table.window_ends),
-            },
-        )
-        locked = table.locked_until.is_not(None) & (table.locked_until > now)
-        fresh = (table.window_ends <= now) & ~locked
-        take_slot = self._upsert(
-            numero_subject(numero),
-            now,
-            limits.failure_window_seconds,
-            {
-                "attempts": case((fresh, 1), (locked, table.attempts), else_=table.attempts + 1),
-                "failures": case((fresh, 0), else_=table.failures),
-                "window_ends": case(
-                    (fresh, now + limits.failure_window_seconds), else_=table.window_ends
-                ),
-                "locked_until": case((fresh, None), else_=table.locked_until),
-            },
-        )
-        with self._engine.begin() as connection:
-            attempts, window_ends, _ = connection.execute(client_hit).one()
+        now, limits = self._clock(), self._limits
+        with self._engine.connect() as connection:
+            attempts, window_ends = connection.execute(
+                _CLIENT_HIT, {"subject": client_subject(client), "now": now}
+            ).one()
             if attempts > limits.client_per_minute:
                 return Denial("client", _seconds(window_ends - now))
-            attempts, window_ends, locked_until = connection.execute(take_slot).one()
+            subject = numero_subject(numero)
+            attempts, window_ends, locked_until = connection.execute(
+                _TAKE_SLOT,
+                {"subject": subject, "now": now, "window": limits.failure_window_seconds},
+            ).one()
             if locked_until is not None and locked_until > now:
                 return Denial("numero", _seconds(locked_until - now))
             if attempts > limits.max_failures:
                 # Every slot is taken by verifications under way: give this one back.
                 connection.execute(
-                    update(table)
-                    .where(table.subject == numero_subject(numero))
-                    .where(table.attempts > limits.max_failures)
-                    .values(attempts=table.attempts - 1)
+                    _GIVE_BACK_OVERFLOW, {"subject": subject, "max": limits.max_failures}
                 )
                 return Denial("numero", _seconds(window_ends - now))
         return None
 
     def finish(self, numero: str, verified: bool) -> Lock | None:
-        table, subject = AttemptCounter, numero_subject(numero)
-        with self._engine.begin() as connection:
+        subject, limits = numero_subject(numero), self._limits
+        with self._engine.connect() as connection:
             if verified:
-                connection.execute(
-                    update(table)
-                    .where(table.subject == subject, table.attempts > 0)
-                    .values(attempts=table.attempts - 1)
-                )
+                connection.execute(_GIVE_BACK, {"subject": subject})
                 return None
-            now, limits = self._clock(), self._limits
-            reached = table.failures + 1 >= limits.max_failures
             row = connection.execute(
-                update(table)
-                .where(table.subject == subject)
-                .values(
-                    failures=table.failures + 1,
-                    locked_until=case(
-                        (reached, now + limits.lock_seconds), else_=table.locked_until
-                    ),
-                    window_ends=case((reached, now + limits.lock_seconds), else_=table.window_ends),
-                )
-                .returning(table.failures, table.locked_until)
+                _FAIL,
+                {
+                    "subject": subject,
+                    "now": self._clock(),
+                    "max": limits.max_failures,
+                    "lock": limits.lock_seconds,
+                },
             ).one_or_none()
         if row is not None and row.failures == limits.max_failures:
             return Lock(failures=row.failures, locked_until=row.locked_until)
