@@ -34,10 +34,12 @@ def make_engine(url: str, *, durable_commits: bool = True) -> Engine:
     else:
         connect_args, pool_size = {"options": "-c synchronous_commit=off"}, 5
     # Per worker: 10 + 10 connections for requests, 5 + 5 for the counters, so that a few
-    # workers stay under PostgreSQL's default max_connections (100).
+    # workers stay under PostgreSQL's default max_connections (100). No ping before each use:
+    # it was a round trip per query on the lookup path; after a server restart the first
+    # query that meets a dead connection fails and SQLAlchemy then renews the whole pool.
     return create_engine(
         url,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         pool_size=pool_size,
         max_overflow=pool_size,
         connect_args=connect_args,

@@ -1,6 +1,8 @@
 """Turn a stored dossier into what its owner is told."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
@@ -48,11 +50,20 @@ def to_admin(dossier: Dossier, reference: Reference, now: datetime) -> DossierAd
     )
 
 
-def to_public(dossier: Dossier, reference: Reference, now: datetime) -> DossierPublic:
-    """Describe `dossier` with labels, time in status and whether it is stuck."""
+def to_public(
+    dossier: Any,
+    historique: Sequence[Any],
+    pieces: Sequence[str],
+    reference: Reference,
+    now: datetime,
+) -> DossierPublic:
+    """Describe a dossier with labels, time in status and whether it is stuck.
+
+    `dossier` is anything with the Dossier columns as attributes (an ORM object or a row),
+    `historique` rows with `statut` and `le`, oldest first.
+    """
     depuis_jours = days_between(dossier.statut_depuis, now)
     delai = reference.delais_normaux_jours.get(dossier.statut)
-    pieces = [missing.piece for missing in dossier.pieces_manquantes]
     return DossierPublic(
         numero=dossier.numero,
         demarche=dossier.demarche,
@@ -63,7 +74,7 @@ def to_public(dossier: Dossier, reference: Reference, now: datetime) -> DossierP
         depuis_jours=depuis_jours,
         bloque=is_stuck(depuis_jours, delai),
         delai_normal_jours=delai,
-        pieces_manquantes=pieces,
+        pieces_manquantes=list(pieces),
         pieces_manquantes_libelles=[reference.pieces.get(piece, piece) for piece in pieces],
         motif=dossier.motif,
         suivi_courrier=dossier.suivi_courrier,
@@ -73,6 +84,6 @@ def to_public(dossier: Dossier, reference: Reference, now: datetime) -> DossierP
                 statut_libelle=reference.statuts.get(step.statut, step.statut),
                 le=step.le.date(),
             )
-            for step in dossier.historique
+            for step in historique
         ],
     )

@@ -38,10 +38,10 @@ def _token_for(settings: Settings, scope: Scope) -> str:
 def require_scope(*scopes: Scope):  # type: ignore[no-untyped-def]
     """Build a dependency that accepts only the bearer token of one of `scopes`."""
 
-    def check(
+    async def check(  # async: a constant-time compare needs no thread of its own
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        settings: Annotated[Settings, Depends(get_settings)],
     ) -> Scope:
+        settings = get_settings()
         given = (credentials.credentials if credentials else "").encode()
         matched = None
         for scope in scopes:  # every scope is compared, in constant time each

@@ -5,13 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, not_, select
-from sqlalchemy.orm import Session
 
-from api.db import get_session
+from api.deps import ReferenceDep, SessionDep
 from api.dossier_view import stuck_condition, to_admin
 from api.errors import VALIDATION_RESPONSE
 from api.models import Dossier
-from api.reference import Reference, get_reference
 from api.schemas import DossierAdminList, Problem
 from api.security import Scope, require_scope
 
@@ -33,8 +31,8 @@ router = APIRouter(
     ),
 )
 def list_dossiers(
-    session: Annotated[Session, Depends(get_session)],
-    reference: Annotated[Reference, Depends(get_reference)],
+    session: SessionDep,
+    reference: ReferenceDep,
     _scope: Annotated[Scope, Depends(require_scope(Scope.admin))],
     bloque: Annotated[
         bool | None, Query(description="Vrai : bloqués seulement ; faux : les autres.")

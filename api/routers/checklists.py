@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from api.codes import new_code, normalise_code
-from api.db import get_session
+from api.deps import ReferenceDep, SessionDep
 from api.errors import VALIDATION_RESPONSE, validation_response
 from api.models import Checklist
-from api.reference import Reference, get_reference
+from api.reference import Reference
 from api.schemas import ChecklistIn, ChecklistOut, FieldError, Problem
 from api.security import Scope, require_scope
 
@@ -49,8 +48,8 @@ def _out(checklist: Checklist, reference: Reference) -> ChecklistOut:
 )
 def create_checklist(
     checklist: ChecklistIn,
-    session: Annotated[Session, Depends(get_session)],
-    reference: Annotated[Reference, Depends(get_reference)],
+    session: SessionDep,
+    reference: ReferenceDep,
     _scope: Annotated[Scope, Depends(require_scope(Scope.assistant))],
 ) -> ChecklistOut | JSONResponse:
     if checklist.demarche not in reference.demarches:
@@ -82,8 +81,8 @@ def create_checklist(
 )
 def get_checklist(
     code: Annotated[str, Path(max_length=32, description="Code donné à l'enregistrement.")],
-    session: Annotated[Session, Depends(get_session)],
-    reference: Annotated[Reference, Depends(get_reference)],
+    session: SessionDep,
+    reference: ReferenceDep,
     _scope: Annotated[Scope, Depends(require_scope(Scope.assistant, Scope.admin))],
 ) -> ChecklistOut:
     checklist = session.get(Checklist, normalise_code(code))

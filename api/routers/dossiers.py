@@ -11,17 +11,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select
 
-from api.config import Settings, get_settings
-from api.db import get_session
+from api.config import Settings
+from api.db import get_engine
+from api.deps import LimiterDep, ReferenceDep, SettingsDep
 from api.dossier_view import to_public
 from api.errors import VALIDATION_RESPONSE
 from api.logging import get_logger, mask_numero
-from api.models import Dossier, LookupLock
-from api.ratelimit import AttemptLimiter, Denial, get_limiter
-from api.reference import Reference, get_reference
+from api.models import Dossier, LookupLock, MissingPiece, StatusChange
+from api.ratelimit import AttemptLimiter, Denial
+from api.reference import Reference
 from api.schemas import DossierPublic, LookupRequest, Problem
 from api.security import Scope, hash_birth_date, require_scope
 
@@ -31,6 +31,16 @@ log = get_logger()
 NOT_FOUND_DETAIL = "Aucun dossier ne correspond à ce numéro et à cette date de naissance."
 LOCKED_DETAIL = "Trop d'essais pour ce numéro. Réessayez plus tard."
 CLIENT_DETAIL = "Trop de demandes en peu de temps. Réessayez dans une minute."
+# Plain rows, not ORM objects: the lookup is the hot path. Children are read only once verified.
+_DOSSIER = select(
+    Dossier.numero,
+    Dossier.demarche,
+    Dossier.statut,
+    Dossier.statut_depuis,
+    Dossier.motif,
+    Dossier.suivi_courrier,
+    Dossier.date_naissance_hmac,
+)
 # Compared against when the number is unknown, so both paths do the same work.
 _ABSENT_HASH = "0" * 64
 
@@ -52,16 +62,16 @@ def _too_many(denial: Denial) -> JSONResponse:
     )
 
 
-def _record_lock(session: Session, numero: str, failures: int, locked_until: float) -> None:
-    session.add(
-        LookupLock(
+def _record_lock(connection: Connection, numero: str, failures: int, locked_until: float) -> None:
+    connection.execute(
+        insert(LookupLock).values(
             numero=numero,
             failures=failures,
             locked_at=datetime.now(UTC),
             locked_until=datetime.fromtimestamp(locked_until, UTC),
         )
     )
-    session.commit()
+    connection.commit()
 
 
 @router.post(
@@ -95,11 +105,26 @@ def _record_lock(session: Session, numero: str, failures: int, locked_until: flo
 def lookup(
     body: LookupRequest,
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
-    settings: Annotated[Settings, Depends(get_settings)],
-    reference: Annotated[Reference, Depends(get_reference)],
-    limiter: Annotated[AttemptLimiter, Depends(get_limiter)],
+    settings: SettingsDep,
+    reference: ReferenceDep,
+    limiter: LimiterDep,
     _scope: Annotated[Scope, Depends(require_scope(Scope.assistant))],
+) -> DossierPublic | JSONResponse:
+    # The hot path: Core rows on a plain connection opened here, in the request's thread,
+    # rather than an ORM session dependency (two more thread hops per request). Reads need no
+    # transaction (BEGIN and ROLLBACK were two round trips); a status change landing between
+    # the dossier read and the history read could at worst show the new step a request early.
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return _lookup(body, request, connection, settings, reference, limiter)
+
+
+def _lookup(
+    body: LookupRequest,
+    request: Request,
+    connection: Connection,
+    settings: Settings,
+    reference: Reference,
+    limiter: AttemptLimiter,
 ) -> DossierPublic | JSONResponse:
     numero = body.numero
     denial = limiter.begin(client_key(request, settings), numero)
@@ -108,7 +133,7 @@ def lookup(
         return _too_many(denial)
     verified = False
     try:
-        dossier = session.scalars(select(Dossier).where(Dossier.numero == numero)).one_or_none()
+        dossier = connection.execute(_DOSSIER.where(Dossier.numero == numero)).one_or_none()
         given = hash_birth_date(settings.dob_hash_key, body.date_naissance)
         stored = dossier.date_naissance_hmac if dossier is not None else _ABSENT_HASH
         verified = hmac.compare_digest(given, stored) and dossier is not None
@@ -118,10 +143,18 @@ def lookup(
     lock = limiter.finish(numero, verified=verified)
     if not verified or dossier is None:
         if lock is not None:
-            _record_lock(session, numero, lock.failures, lock.locked_until)
+            _record_lock(connection, numero, lock.failures, lock.locked_until)
             log.warning("lookup %s: locked after %d failures", mask_numero(numero), lock.failures)
         else:
             log.info("lookup %s: not verified", mask_numero(numero))
         return JSONResponse(status_code=404, content={"detail": NOT_FOUND_DETAIL})
     log.info("lookup %s: verified", mask_numero(numero))
-    return to_public(dossier, reference, datetime.now(UTC))
+    historique = connection.execute(
+        select(StatusChange.statut, StatusChange.le)
+        .where(StatusChange.numero == numero)
+        .order_by(StatusChange.le)
+    ).all()
+    pieces = connection.scalars(
+        select(MissingPiece.piece).where(MissingPiece.numero == numero).order_by(MissingPiece.id)
+    ).all()
+    return to_public(dossier, historique, pieces, reference, datetime.now(UTC))

@@ -8,14 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from api.db import get_session
+from api.deps import ReferenceDep, SessionDep
 from api.errors import VALIDATION_RESPONSE, validation_response
 from api.identifiers import NUMERO_PATTERN
 from api.logging import get_logger, mask_numero
 from api.models import Dossier, MissingPiece, ProcessedEvent, StatusChange
-from api.reference import Reference, get_reference
+from api.reference import Reference
 from api.schemas import DossierEventIn, DossierEventReceipt, FieldError, Problem
 from api.security import Scope, require_scope
 
@@ -90,8 +89,8 @@ def post_event(
     numero: Annotated[
         str, Path(pattern=NUMERO_PATTERN, description="Numéro normalisé du dossier.")
     ],
-    session: Annotated[Session, Depends(get_session)],
-    reference: Annotated[Reference, Depends(get_reference)],
+    session: SessionDep,
+    reference: ReferenceDep,
     _scope: Annotated[Scope, Depends(require_scope(Scope.instruction))],
 ) -> JSONResponse:
     errors = _unknown_ids(event, reference)

@@ -1,13 +1,10 @@
 """Liveness and readiness probes."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from api.db import get_session
+from api.deps import SessionDep
 
 router = APIRouter(tags=["santé"])
 
@@ -18,7 +15,7 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready", description="La base de données est joignable.")
-def ready(session: Annotated[Session, Depends(get_session)]) -> dict[str, str]:
+def ready(session: SessionDep) -> dict[str, str]:
     try:
         session.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
