@@ -37,7 +37,10 @@ class ActionRepeatLast(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         turn = last_bot_turn(tracker.events)
-        if not turn:
+        if tracker.active_loop.get("name") and turn:
+            # Inside a form the last message is its question: the form asks it again itself.
+            turn = turn[:-1]
+        elif not turn:
             dispatcher.utter_message(response="utter_nothing_to_repeat")
         for event in turn:
             data = event.get("data") or {}

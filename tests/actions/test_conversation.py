@@ -93,3 +93,10 @@ def test_did_you_mean_without_a_known_subject_asks_to_rephrase(domain: dict) -> 
     assert run(ActionDefaultAskAffirmation(), tracker, domain)[0]["response"] == (
         "utter_ask_rephrase"
     )
+
+
+def test_repeat_inside_a_form_leaves_the_question_to_the_form(domain: dict) -> None:
+    tracker = make_tracker({}, active_loop="checklist_form")
+    tracker.events = EVENTS
+    messages = run(ActionRepeatLast(), tracker, domain)
+    assert [m["text"] for m in messages] == ["Vérifions."]
