@@ -13,14 +13,14 @@ export GUICHET_ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run test setup model db reset-demo domain lint format test-api test-actions validate test-stories test-e2e nlu-report
+.PHONY: run test setup model db reset-demo domain lint format test-tools test-api test-actions validate test-stories test-e2e nlu-report
 
 ## run: install what is missing, train if needed, seed the database, start everything
 run: setup model db
 	@$(PY) -m scripts.services
 
 ## test: everything CI checks, in order from cheapest to slowest
-test: setup lint test-actions test-api validate model test-stories test-e2e
+test: setup lint test-tools test-actions test-api validate model test-stories test-e2e
 	@echo "[test] Tout est passé."
 
 setup:
@@ -55,12 +55,20 @@ test-actions: setup
 test-api: setup
 	@$(PY) -m pytest -q tests/api
 
+test-tools: setup
+	@$(PY) -m pytest -q tests/tools
+
 validate: setup
 	@$(RASA) data validate $(RASA_PATHS) --data assistant/data --fail-on-warnings
 
 test-stories: model
 	@$(RASA) test core --model assistant/models/guichet.tar.gz \
 		--stories tests/stories --out var/test-results --fail-on-prediction-errors
+
+.PHONY: bench
+## bench: successful-lookup latency and throughput on SQLite and PostgreSQL (docs/performance.md)
+bench: setup
+	@$(PY) -m bench.api_lookup
 
 test-e2e: model
 	@$(PY) -m pytest -q tests/e2e

@@ -1,0 +1,54 @@
+"""The developer entry points: set-up secrets, training fingerprint, port checks, generation."""
+
+import socket
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from scripts import ensure_env, generate_domain, train
+from scripts.services import Ports, Stack, StackError, build_services
+
+
+def test_env_file_gets_missing_secrets_and_keeps_existing(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("GUICHET_ADMIN_TOKEN=keep-me\n", encoding="utf-8")
+    ensure_env.main(path)
+    values = dotenv_values(path)
+    assert values["GUICHET_ADMIN_TOKEN"] == "keep-me"
+    for key in ensure_env.SECRET_KEYS:
+        assert len(values[key]) >= 7
+    assert values["GUICHET_ASSISTANT_TOKEN"] != values["GUICHET_DOB_HASH_KEY"]
+    before = path.read_text(encoding="utf-8")
+    ensure_env.main(path)
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_fingerprint_changes_with_training_data(tmp_path: Path) -> None:
+    for name in train.TRAINING_INPUTS:
+        target = tmp_path / name
+        if "." in Path(name).name:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("a", encoding="utf-8")
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            (target / "x.yml").write_text("a", encoding="utf-8")
+    first = train.fingerprint(tmp_path)
+    assert train.fingerprint(tmp_path) == first
+    (tmp_path / "assistant/data/x.yml").write_text("b", encoding="utf-8")
+    assert train.fingerprint(tmp_path) != first
+
+
+def test_a_taken_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        services = build_services(Ports(api=port, actions=1, rasa=2), {}, log_dir=tmp_path)
+        with pytest.raises(StackError, match=f"Le port {port}"):
+            Stack(services[:1]).check_ports()
+        assert services[0].process is None
+
+
+def test_generated_domain_is_up_to_date() -> None:
+    assert generate_domain.OUTPUT_PATH.read_text(encoding="utf-8") == generate_domain.render()
