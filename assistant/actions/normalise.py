@@ -8,6 +8,8 @@ import re
 import unicodedata
 from datetime import date
 
+from text_to_num import alpha2digit
+
 _NUMERO_SEPARATORS = re.compile(r"[\s.\-_/]+")
 _NUMERO = re.compile(r"^[A-Z0-9]{6,32}$")
 
@@ -36,13 +38,18 @@ _MONTHS = {
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{4})\b")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _COMPACT_DATE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)")
-_WORD_DATE = re.compile(r"\b(\d{1,2})(?:er)?\s+([a-z]+)\.?\s+(\d{4})\b")
+_WORD_DATE = re.compile(r"\b(\d{1,2}|premier)(?:er)?\s+([a-z]+)\.?\s+(\d{4})\b")
 EARLIEST_BIRTH_YEAR = 1900
+
+
+def spoken_numbers_to_digits(text: str) -> str:
+    """Turn French numbers in words ("vingt six onze zéro…") into digits, as speech gives them."""
+    return alpha2digit(text, "fr")
 
 
 def normalise_numero(text: str) -> str | None:
     """Return the request number upper-cased without separators, or None if it cannot be one."""
-    candidate = _NUMERO_SEPARATORS.sub("", text.strip()).upper()
+    candidate = _NUMERO_SEPARATORS.sub("", spoken_numbers_to_digits(text.strip())).upper()
     if not _NUMERO.match(candidate) or not any(char.isdigit() for char in candidate):
         return None
     return candidate
@@ -56,7 +63,7 @@ def _fold(text: str) -> str:
 
 def _candidates(text: str) -> list[tuple[int, int, int]]:
     """(year, month, day) triples found in `text`, in pattern order."""
-    folded = _fold(text)
+    folded = _fold(spoken_numbers_to_digits(text))
     found: list[tuple[int, int, int]] = []
     for match in _ISO_DATE.finditer(folded):
         found.append((int(match[1]), int(match[2]), int(match[3])))
@@ -66,7 +73,8 @@ def _candidates(text: str) -> list[tuple[int, int, int]]:
     for match in _WORD_DATE.finditer(folded):
         month = _MONTHS.get(match[2])
         if month:
-            found.append((int(match[3]), month, int(match[1])))
+            day = 1 if match[1] == "premier" else int(match[1])
+            found.append((int(match[3]), month, day))
     return found
 
 

@@ -15,6 +15,8 @@ TODAY = date(2026, 11, 23)
         ("26.11.000.002", "2611000002"),
         ("26-11-000-002", "2611000002"),
         ("  ab12cd34 ", "AB12CD34"),
+        ("vingt six onze zéro zéro zéro zéro zéro deux", "2611000002"),
+        ("deux six un un zéro zéro zéro zéro zéro deux", "2611000002"),
     ],
 )
 def test_numero_accepts_separators_and_case(raw: str, expected: str) -> None:
@@ -51,6 +53,9 @@ def test_birth_date_formats(raw: str) -> None:
         ("1 aout 1950", date(1950, 8, 1)),
         ("2 février 1961", date(1961, 2, 2)),
         ("4/7/1961", date(1961, 7, 4)),
+        ("douze mars mille neuf cent quarante-huit", date(1948, 3, 12)),
+        ("le quatre juillet dix-neuf cent soixante et un", date(1961, 7, 4)),
+        ("le premier août mille neuf cent cinquante", date(1950, 8, 1)),
     ],
 )
 def test_birth_date_months_without_accents_and_short_forms(raw: str, expected: date) -> None:
