@@ -15,8 +15,8 @@ RASA_PATHS := --domain assistant/domain --config config.yml
 
 .PHONY: run test setup model db reset-demo domain lint format test-tools test-api test-actions validate test-stories test-e2e nlu-report
 
-## run: install what is missing, train if needed, seed the database, start everything
-run: setup model db
+## run: install what is missing, train if needed, start everything (the API seeds the database)
+run: setup model
 	@$(PY) -m scripts.services
 
 ## test: everything CI checks, in order from cheapest to slowest

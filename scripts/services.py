@@ -160,8 +160,11 @@ def build_services(
         Service(
             name="api",
             label="API des dossiers et pages web",
-            command=[str(DEV_PYTHON), "-m", "uvicorn", "api.asgi:app",
-                     "--host", HOST, "--port", str(ports.api), "--no-access-log"],
+            # Seeding (idempotent) runs here, not before the stack, so Rasa's slow model
+            # load starts at once.
+            command=["/bin/sh", "-c",
+                     f'"{DEV_PYTHON}" -m api.seed && exec "{DEV_PYTHON}" -m uvicorn api.asgi:app'
+                     f" --host {HOST} --port {ports.api} --no-access-log"],
             port=ports.api,
             ready_path="/ready",
             env=shared,
