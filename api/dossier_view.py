@@ -32,22 +32,26 @@ def stuck_condition(reference: Reference, now: datetime) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def to_admin(dossier: Dossier, reference: Reference, now: datetime) -> DossierAdmin:
-    """Describe `dossier` for the back office."""
+def status_fields(dossier: Any, reference: Reference, now: datetime) -> dict[str, Any]:
+    """The fields the owner and the back office both see: labels, time in status, stuck."""
     depuis_jours = days_between(dossier.statut_depuis, now)
     delai = reference.delais_normaux_jours.get(dossier.statut)
-    return DossierAdmin(
-        numero=dossier.numero,
-        titulaire=dossier.titulaire,
-        demarche=dossier.demarche,
-        demarche_libelle=reference.demarches.get(dossier.demarche, dossier.demarche),
-        statut=dossier.statut,
-        statut_libelle=reference.statuts.get(dossier.statut, dossier.statut),
-        depuis=dossier.statut_depuis.date(),
-        depuis_jours=depuis_jours,
-        delai_normal_jours=delai,
-        bloque=is_stuck(depuis_jours, delai),
-    )
+    return {
+        "numero": dossier.numero,
+        "demarche": dossier.demarche,
+        "demarche_libelle": reference.demarches.get(dossier.demarche, dossier.demarche),
+        "statut": dossier.statut,
+        "statut_libelle": reference.statuts.get(dossier.statut, dossier.statut),
+        "depuis": dossier.statut_depuis.date(),
+        "depuis_jours": depuis_jours,
+        "delai_normal_jours": delai,
+        "bloque": is_stuck(depuis_jours, delai),
+    }
+
+
+def to_admin(dossier: Dossier, reference: Reference, now: datetime) -> DossierAdmin:
+    """Describe `dossier` for the back office."""
+    return DossierAdmin(titulaire=dossier.titulaire, **status_fields(dossier, reference, now))
 
 
 def to_public(
@@ -62,18 +66,8 @@ def to_public(
     `dossier` is anything with the Dossier columns as attributes (an ORM object or a row),
     `historique` rows with `statut` and `le`, oldest first.
     """
-    depuis_jours = days_between(dossier.statut_depuis, now)
-    delai = reference.delais_normaux_jours.get(dossier.statut)
     return DossierPublic(
-        numero=dossier.numero,
-        demarche=dossier.demarche,
-        demarche_libelle=reference.demarches.get(dossier.demarche, dossier.demarche),
-        statut=dossier.statut,
-        statut_libelle=reference.statuts.get(dossier.statut, dossier.statut),
-        depuis=dossier.statut_depuis.date(),
-        depuis_jours=depuis_jours,
-        bloque=is_stuck(depuis_jours, delai),
-        delai_normal_jours=delai,
+        **status_fields(dossier, reference, now),
         pieces_manquantes=list(pieces),
         pieces_manquantes_libelles=[reference.pieces.get(piece, piece) for piece in pieces],
         motif=dossier.motif,
