@@ -42,8 +42,8 @@ class StatusStep(BaseModel):
     le: date = Field(description="Date du passage à ce statut.")
 
 
-class DossierPublic(BaseModel):
-    """Where a dossier stands, for its owner only."""
+class DossierStatusFields(BaseModel):
+    """What both the owner and the back office see of a dossier's current status."""
 
     numero: str = Field(description="Numéro normalisé de la demande.")
     demarche: str = Field(description="Identifiant de la démarche.")
@@ -56,6 +56,11 @@ class DossierPublic(BaseModel):
     delai_normal_jours: int | None = Field(
         description="Délai normal du statut actuel, s'il existe."
     )
+
+
+class DossierPublic(DossierStatusFields):
+    """Where a dossier stands, for its owner only."""
+
     pieces_manquantes: list[str] = Field(description="Identifiants des pièces demandées.")
     pieces_manquantes_libelles: list[str] = Field(description="Pièces demandées, en français.")
     motif: str | None = Field(description="Motif donné par le service instructeur.")
@@ -218,19 +223,10 @@ class ChecklistOut(BaseModel):
 # --- Back office -------------------------------------------------------------------------------
 
 
-class DossierAdmin(BaseModel):
+class DossierAdmin(DossierStatusFields):
     """A dossier as the back office lists it: no date of birth, no history."""
 
-    numero: str = Field(description="Numéro de la demande.")
     titulaire: str = Field(description="Nom du titulaire.")
-    demarche: str = Field(description="Identifiant de la démarche.")
-    demarche_libelle: str = Field(description="Nom de la démarche en français.")
-    statut: str = Field(description="Identifiant du statut actuel.")
-    statut_libelle: str = Field(description="Libellé du statut actuel.")
-    depuis: date = Field(description="Date d'entrée dans le statut actuel.")
-    depuis_jours: int = Field(description="Jours passés dans le statut actuel.")
-    delai_normal_jours: int | None = Field(description="Délai normal du statut, s'il existe.")
-    bloque: bool = Field(description="Vrai si le délai normal est dépassé.")
 
 
 class DossierAdminList(BaseModel):
