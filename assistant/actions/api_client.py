@@ -90,6 +90,11 @@ class DossierApiClient:
         self._transport = transport
         self._timeout = timeout_seconds
 
+    @classmethod
+    def from_env(cls) -> "DossierApiClient":
+        """A client for the API the environment names (what actions use when not under test)."""
+        return cls(ApiSettings.from_env())
+
     async def lookup(self, numero: str, date_naissance: date) -> DossierStatus:
         """Return the dossier's status, or raise one of this module's errors."""
         response = await self._post(

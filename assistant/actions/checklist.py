@@ -5,7 +5,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from assistant.actions.api_client import ApiSettings, ApiUnavailable, DossierApiClient
+from assistant.actions.api_client import ApiUnavailable, DossierApiClient
 from assistant.actions.checklist_logic import (
     ANSWERS,
     DONT_KNOW,
@@ -174,7 +174,7 @@ class ActionChecklistSummary(Action):
         return reset
 
     async def _save(self, dispatcher, tracker, procedure, summary) -> None:  # type: ignore[no-untyped-def]
-        client = self._client or DossierApiClient(ApiSettings.from_env())
+        client = self._client or DossierApiClient.from_env()
         answers = [
             {"piece": document, "reponse": tracker.get_slot(f"piece_{document}") or DONT_KNOW}
             for document in procedure.documents

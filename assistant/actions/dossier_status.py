@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.api_client import (
-    ApiSettings,
     ApiUnavailable,
     DossierApiClient,
     DossierNotFound,
@@ -58,7 +57,7 @@ class ActionCheckDossierStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        client = self._client or DossierApiClient(ApiSettings.from_env())
+        client = self._client or DossierApiClient.from_env()
         numero = tracker.get_slot("numero_dossier")
         birth_date = tracker.get_slot("date_naissance")
         forget = [SlotSet(slot, None) for slot in FORM_SLOTS]

@@ -84,3 +84,10 @@ def test_connection_error_is_unavailable() -> None:
 
     with pytest.raises(ApiUnavailable):
         lookup_with(handler)
+
+
+def test_client_from_env_uses_the_configured_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUICHET_API_URL", "http://api.example:9000")
+    monkeypatch.setenv("GUICHET_ASSISTANT_TOKEN", "from-env")
+    client = DossierApiClient.from_env()
+    assert client._settings == ApiSettings(base_url="http://api.example:9000", token="from-env")
