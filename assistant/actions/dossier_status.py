@@ -30,6 +30,9 @@ class ValidateDossierStatusForm(FormValidationAction):
     def validate_numero_dossier(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if mentions_neph(tracker):
+            dispatcher.utter_message(response="utter_numero_is_neph")
+            return {"numero_dossier": None}
         numero = normalise_numero(str(value)) if value else None
         if numero is None:
             dispatcher.utter_message(response="utter_invalid_numero_dossier")
@@ -43,6 +46,11 @@ class ValidateDossierStatusForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_date_naissance")
             return {"date_naissance": None}
         return {"date_naissance": birth_date.isoformat()}
+
+
+def mentions_neph(tracker: Tracker) -> bool:
+    """Whether the last message gave a licence number (NEPH), which people mistake for it."""
+    return next(tracker.get_latest_entity_values("neph"), None) is not None
 
 
 class ActionCheckDossierStatus(Action):

@@ -1,4 +1,4 @@
-"""Read request numbers and dates of birth the way people type or say them.
+"""Read request numbers, NEPH, plates and dates the way people type or say them.
 
 Dates are parsed by a few strict patterns rather than a general date library: a date of
 birth must never be guessed from "demain" or "lundi", and an unclear answer is asked again.
@@ -40,6 +40,14 @@ _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _COMPACT_DATE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)")
 _WORD_DATE = re.compile(r"\b(\d{1,2}|premier)(?:er)?\s+([a-z]+)\.?\s+(\d{4})\b")
 EARLIEST_BIRTH_YEAR = 1900
+NEPH_DIGITS = 12
+
+# SIV plates (since 2009): two letters, three digits, two letters; I, O and U are never used.
+_SIV_LETTERS = "A-HJ-NP-TV-Z"
+_SIV_PLATE = re.compile(rf"^([{_SIV_LETTERS}]{{2}})(\d{{3}})([{_SIV_LETTERS}]{{2}})$")
+# FNI plates (before 2009): 1 to 4 digits, 1 to 3 letters, the département.
+_FNI_PLATE = re.compile(r"^(\d{1,4})([A-Z]{1,3})(0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[1-6])$")
+_PLATE_SEPARATORS = re.compile(r"[\s.\-_]+")
 
 
 def spoken_numbers_to_digits(text: str) -> str:
@@ -53,6 +61,26 @@ def normalise_numero(text: str) -> str | None:
     if not _NUMERO.match(candidate) or not any(char.isdigit() for char in candidate):
         return None
     return candidate
+
+
+def normalise_neph(text: str) -> str | None:
+    """Return the 12 digits of a NEPH (the licence file number), or None.
+
+    Any words around the digits ("mon numéro NEPH : 1205 7520 0123") are dropped: the entity
+    extractor keeps them because the keyword is what tells a NEPH from a request number.
+    """
+    digits = "".join(char for char in spoken_numbers_to_digits(text) if char.isdigit())
+    return digits if len(digits) == NEPH_DIGITS else None
+
+
+def normalise_plate(text: str) -> str | None:
+    """Return a plate in its printed form ("AB-123-CD", "1234 AB 56"), or None."""
+    compact = _PLATE_SEPARATORS.sub("", text.strip()).upper()
+    if siv := _SIV_PLATE.match(compact):
+        return "-".join(siv.groups())
+    if fni := _FNI_PLATE.match(compact):
+        return " ".join(fni.groups())
+    return None
 
 
 def _fold(text: str) -> str:
@@ -78,14 +106,24 @@ def _candidates(text: str) -> list[tuple[int, int, int]]:
     return found
 
 
-def parse_birth_date(text: str, today: date) -> date | None:
-    """Return the one plausible date of birth in `text`, or None when there is none or several."""
+def _real_dates(text: str) -> set[date]:
+    """The calendar dates written in `text`; impossible ones (31 February) are dropped."""
     dates = set()
     for year, month, day in _candidates(text):
         try:
-            candidate = date(year, month, day)
+            dates.add(date(year, month, day))
         except ValueError:
             continue
-        if candidate.year >= EARLIEST_BIRTH_YEAR and candidate <= today:
-            dates.add(candidate)
+    return dates
+
+
+def parse_date(text: str) -> date | None:
+    """Return the one dated day in `text` (year included), or None when there is none or several."""
+    dates = _real_dates(text)
+    return dates.pop() if len(dates) == 1 else None
+
+
+def parse_birth_date(text: str, today: date) -> date | None:
+    """Return the one plausible date of birth in `text`, or None when there is none or several."""
+    dates = {day for day in _real_dates(text) if day.year >= EARLIEST_BIRTH_YEAR and day <= today}
     return dates.pop() if len(dates) == 1 else None

@@ -2,7 +2,13 @@ from datetime import date
 
 import pytest
 
-from assistant.actions.normalise import normalise_numero, parse_birth_date
+from assistant.actions.normalise import (
+    normalise_neph,
+    normalise_numero,
+    normalise_plate,
+    parse_birth_date,
+    parse_date,
+)
 
 TODAY = date(2026, 11, 23)
 
@@ -78,3 +84,47 @@ def test_birth_date_months_without_accents_and_short_forms(raw: str, expected: d
 )
 def test_birth_date_rejects_unclear_answers(raw: str) -> None:
     assert parse_birth_date(raw, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("AB-123-CD", "AB-123-CD"),
+        ("ab123cd", "AB-123-CD"),
+        ("AB 123 CD", "AB-123-CD"),
+        ("1234 AB 56", "1234 AB 56"),
+        ("12-abc-2A", "12 ABC 2A"),
+        ("875 ZZ 974", "875 ZZ 974"),
+    ],
+)
+def test_plate_is_given_its_printed_form(raw: str, expected: str) -> None:
+    assert normalise_plate(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "AI-123-CD", "AB-12-CD", "1234 AB 99", "la 208"])
+def test_plate_rejects_what_no_plate_looks_like(raw: str) -> None:
+    assert normalise_plate(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "120575200123",
+        "NEPH : 1205 7520 0123",
+        "numéro de permis 12.05.75.20.01.23",
+        "un deux zéro cinq sept cinq deux zéro zéro un deux trois",
+    ],
+)
+def test_neph_keeps_its_twelve_digits(raw: str) -> None:
+    assert normalise_neph(raw) == "120575200123"
+
+
+@pytest.mark.parametrize("raw", ["", "NEPH", "12057520012", "1205752001234"])
+def test_neph_rejects_other_lengths(raw: str) -> None:
+    assert normalise_neph(raw) is None
+
+
+def test_any_date_is_read_even_in_the_future() -> None:
+    assert parse_date("rendez-vous le 2 janvier 2027") == date(2027, 1, 2)
+    assert parse_date("le 30/02/2027") is None
+    assert parse_date("demain") is None
