@@ -1,12 +1,13 @@
 """The developer entry points: set-up secrets, training fingerprint, port checks, generation."""
 
 import socket
+from datetime import date
 from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
 
-from scripts import ensure_env, generate_domain, train
+from scripts import ensure_env, generate_domain, nlu_report, train
 from scripts.services import Ports, Stack, StackError, build_services
 
 
@@ -52,3 +53,21 @@ def test_a_taken_port_is_reported_before_anything_starts(tmp_path: Path) -> None
 
 def test_generated_domain_is_up_to_date() -> None:
     assert generate_domain.OUTPUT_PATH.read_text(encoding="utf-8") == generate_domain.render()
+
+
+def _report(f1_by_intent: dict[str, float]) -> dict:
+    report = {
+        name: {"precision": f1, "recall": f1, "f1-score": f1, "support": 10, "confused_with": {}}
+        for name, f1 in f1_by_intent.items()
+    }
+    report["macro avg"] = {"f1-score": sum(f1_by_intent.values()) / len(f1_by_intent)}
+    return report
+
+
+def test_nlu_report_says_whether_both_goals_hold() -> None:
+    heldout = _report({"greet": 0.7, "goodbye": 0.6})
+    met = nlu_report.render(_report({"greet": 0.96, "goodbye": 0.86}), heldout, date(2026, 1, 2))
+    assert "Goals met" in met and "**0.910**" in met and "`goodbye`" in met
+    weak = nlu_report.render(_report({"greet": 1.0, "goodbye": 0.79}), heldout, date(2026, 1, 2))
+    assert "Goals NOT met" in weak, "macro-F1 0.895 and an intent under 0.80 miss both goals"
+    assert "**0.650**" in weak, "the held-out macro-F1 is reported"
