@@ -53,3 +53,10 @@ def test_invalid_answers_are_explained_then_accepted(rasa_url: str) -> None:
     sender_messages = ["suivi de ma demande de permis", "hein", "2611000001", "le 12", "12031948"]
     answer = " ".join(converse(rasa_url, sender_messages))
     assert "en cours d'instruction" in answer
+
+
+def test_a_licence_number_given_for_the_request_number_is_explained(person: Person) -> None:
+    person.say("Où en est mon dossier ?")
+    refused = " ".join(person.say("mon numéro NEPH est 120575200123"))
+    assert "NEPH" in refused and "récépissé" in refused
+    assert "en cours d'instruction" in " ".join(person.conversation(["2611000001", "12/03/1948"]))
