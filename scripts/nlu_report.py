@@ -92,6 +92,7 @@ def render(cross_validation: dict, heldout: dict, today: date) -> str:
             "# NLU quality",
             "",
             f"Measured on {today.isoformat()} with `make nlu-report` (`scripts/nlu_report.py`).",
+            "How the pipeline of `config.yml` was chosen: [nlu-model.md](nlu-model.md).",
             "",
             "## Cross-validation on the training data (the goal)",
             "",
