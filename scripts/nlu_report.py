@@ -119,8 +119,8 @@ def render(cross_validation: dict, heldout: dict, today: date) -> str:
             "training data; never copied into it. "
             f"{sum(s['support'] for s in intents_of(heldout).values())} examples.",
             f"- **Macro-F1: {heldout_f1:.3f}**; lowest intent F1: **{heldout_weakest_f1:.3f}** "
-            f"(`{heldout_weakest}`). No goal is set on it: it shows how far cross-validation "
-            "on our own examples flatters the model.",
+            f"(`{heldout_weakest}`). No goal is set on it: it checks that phrasings written by "
+            "someone else, never seen in training, are understood too.",
             "",
             *table(heldout),
             "",
