@@ -1,7 +1,7 @@
 """Train the Rasa model only when its inputs changed: `python -m scripts.train [--force]`.
 
-The fingerprint covers config.yml, the domain, the training data and the locked packages of
-the Rasa environment; it is stored next to the model.
+The fingerprint covers config.yml, the domain, the training data, Guichet's NLU component and
+the locked packages of the Rasa environment; it is stored next to the model.
 """
 
 import argparse
@@ -12,7 +12,13 @@ from pathlib import Path
 
 from scripts.paths import MODEL_DIR, MODEL_PATH, RASA_BIN, ROOT, rasa_env
 
-TRAINING_INPUTS = ("config.yml", "assistant/domain", "assistant/data", "requirements/rasa.lock")
+TRAINING_INPUTS = (
+    "config.yml",
+    "assistant/domain",
+    "assistant/data",
+    "assistant/nlu",  # the intent classifier's code decides what the model holds
+    "requirements/rasa.lock",
+)
 FINGERPRINT_PATH = MODEL_DIR / "guichet.fingerprint"
 
 
@@ -21,11 +27,16 @@ def fingerprint(root: Path = ROOT) -> str:
     digest = hashlib.sha256()
     for name in TRAINING_INPUTS:
         path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = sorted(_sources(path)) if path.is_dir() else [path]
         for file in files:
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()
+
+
+def _sources(directory: Path) -> list[Path]:
+    """The files under a directory, without the bytecode Python writes when it imports them."""
+    return [p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
 
 
 def is_up_to_date() -> bool:

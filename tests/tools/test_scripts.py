@@ -25,18 +25,35 @@ def test_env_file_gets_missing_secrets_and_keeps_existing(tmp_path: Path) -> Non
     assert path.read_text(encoding="utf-8") == before
 
 
-def test_fingerprint_changes_with_training_data(tmp_path: Path) -> None:
+def make_training_inputs(root: Path) -> None:
+    """One small file for each input the fingerprint covers."""
     for name in train.TRAINING_INPUTS:
-        target = tmp_path / name
+        target = root / name
         if "." in Path(name).name:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("a", encoding="utf-8")
         else:
             target.mkdir(parents=True, exist_ok=True)
             (target / "x.yml").write_text("a", encoding="utf-8")
+
+
+def test_fingerprint_changes_with_training_data(tmp_path: Path) -> None:
+    make_training_inputs(tmp_path)
     first = train.fingerprint(tmp_path)
     assert train.fingerprint(tmp_path) == first
     (tmp_path / "assistant/data/x.yml").write_text("b", encoding="utf-8")
+    assert train.fingerprint(tmp_path) != first
+
+
+def test_fingerprint_follows_the_nlu_component_but_not_its_bytecode(tmp_path: Path) -> None:
+    make_training_inputs(tmp_path)
+    component = tmp_path / "assistant/nlu/classifier.py"
+    component.write_text("C = 1", encoding="utf-8")
+    first = train.fingerprint(tmp_path)
+    (component.parent / "__pycache__").mkdir()
+    (component.parent / "__pycache__/classifier.cpython-310.pyc").write_bytes(b"\x00")
+    assert train.fingerprint(tmp_path) == first
+    component.write_text("C = 2", encoding="utf-8")
     assert train.fingerprint(tmp_path) != first
 
 
