@@ -8,6 +8,8 @@ RASA := .venv-rasa/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa imports Guichet's own NLU component (assistant/nlu) by its module path.
+export PYTHONPATH := $(CURDIR)
 # Rasa expands these in endpoints.yml; scripts/services.py sets the same defaults.
 export GUICHET_ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
@@ -20,7 +22,7 @@ run: setup model
 	@$(PY) -m scripts.services
 
 ## test: everything CI checks, in order from cheapest to slowest
-test: setup lint test-tools test-actions test-api validate model test-stories test-e2e
+test: setup lint test-tools test-nlu test-actions test-api validate model test-stories test-e2e
 	@echo "[test] Tout est passé."
 
 setup:
@@ -48,6 +50,9 @@ lint: setup
 format: setup
 	@.venv/bin/ruff format .
 	@.venv/bin/ruff check --fix .
+
+test-nlu: setup
+	@$(RASA_PY) -m pytest -q tests/nlu
 
 test-actions: setup
 	@$(RASA_PY) -m pytest -q tests/actions

@@ -1,0 +1,1 @@
+"""Guichet's own NLU component: the intent classifier named in config.yml."""
