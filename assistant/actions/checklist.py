@@ -9,6 +9,8 @@ from assistant.actions.api_client import ApiUnavailable, DossierApiClient
 from assistant.actions.checklist_logic import (
     ANSWERS,
     DONT_KNOW,
+    document_named_in,
+    piece_slot,
     previous_question,
     question_slots,
     summarise,
@@ -25,7 +27,7 @@ def current_procedure(tracker: Tracker, catalogue: Catalogue) -> Procedure | Non
 def forget_answers(tracker: Tracker, catalogue: Catalogue) -> list[EventType]:
     """Clear every document answer given so far, so a new check starts blank."""
     documents = {d for p in catalogue.procedures.values() for d in p.documents}
-    slots = sorted(f"piece_{d}" for d in documents)
+    slots = sorted(piece_slot(d) for d in documents)
     return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]
 
 
@@ -126,7 +128,7 @@ class ActionChecklistGoBack(Action):
 
 
 class ActionExplainCurrentPiece(Action):
-    """Answer "c'est quoi ?" about the document being asked."""
+    """Answer "c'est quoi ?": about the document named, or else the one being asked."""
 
     def name(self) -> str:
         return "action_explain_current_piece"
@@ -134,7 +136,14 @@ class ActionExplainCurrentPiece(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        slot = tracker.get_slot(REQUESTED_SLOT) or ""
+        catalogue = get_catalogue()
+        procedure = current_procedure(tracker, catalogue)
+        named = document_named_in(
+            tracker.latest_message.get("text") or "",
+            catalogue,
+            preferred=procedure.documents if procedure else (),
+        )
+        slot = piece_slot(named) if named else tracker.get_slot(REQUESTED_SLOT) or ""
         response = f"utter_explain_{slot}"
         if response not in domain.get("responses", {}):
             response = "utter_explain_unknown"

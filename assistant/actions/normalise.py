@@ -83,7 +83,7 @@ def normalise_plate(text: str) -> str | None:
     return None
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lower-case and drop accents, so "Août" and "aout" read the same."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
@@ -91,7 +91,7 @@ def _fold(text: str) -> str:
 
 def _candidates(text: str) -> list[tuple[int, int, int]]:
     """(year, month, day) triples found in `text`, in pattern order."""
-    folded = _fold(spoken_numbers_to_digits(text))
+    folded = fold(spoken_numbers_to_digits(text))
     found: list[tuple[int, int, int]] = []
     for match in _ISO_DATE.finditer(folded):
         found.append((int(match[1]), int(match[2]), int(match[3])))

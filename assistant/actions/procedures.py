@@ -26,6 +26,8 @@ class Catalogue:
     procedures: dict[str, Procedure]
     intentions: dict[str, tuple[str, ...]]
     circonstances: dict[str, str]
+    # How people name each document ("preuve d'adresse"), to explain the one they ask about.
+    document_names: dict[str, tuple[str, ...]]
 
     def in_domain(self, domain: str) -> list[str]:
         return [p.id for p in self.procedures.values() if p.domain == domain]
@@ -47,6 +49,9 @@ def load_catalogue(path: Path) -> Catalogue:
         procedures=procedures,
         intentions=intentions,
         circonstances=dict(data.get("circonstances") or {}),
+        document_names={
+            document: tuple(info.get("names") or ()) for document, info in data["documents"].items()
+        },
     )
 
 

@@ -15,7 +15,13 @@ from assistant.actions.checklist import (
     ActionExplainCurrentPiece,
     ValidateChecklistForm,
 )
-from assistant.actions.checklist_logic import previous_question, question_slots, summarise
+from assistant.actions.checklist_logic import (
+    document_named_in,
+    previous_question,
+    question_slots,
+    summarise,
+)
+from assistant.actions.normalise import fold
 from assistant.actions.procedures import get_catalogue
 from tests.actions.conftest import make_tracker
 
@@ -136,6 +142,71 @@ def test_explain_names_the_current_document(domain: dict) -> None:
     assert run(ActionExplainCurrentPiece(), make_tracker({}), domain)[0] == [
         "utter_explain_unknown"
     ]
+
+
+def test_explain_answers_about_the_document_asked_about(domain: dict) -> None:
+    tracker = make_tracker(
+        {"demarche": "permis_perte", "requested_slot": "piece_justificatif_residence_normale"},
+        text="c'est quoi un justificatif de domicile ?",
+    )
+    assert run(ActionExplainCurrentPiece(), tracker, domain)[0] == [
+        "utter_explain_piece_justificatif_domicile"
+    ]
+
+
+def test_explain_outside_a_check_names_the_document(domain: dict) -> None:
+    tracker = make_tracker({}, text="ça veut dire quoi une attestation d'hebergement")
+    assert run(ActionExplainCurrentPiece(), tracker, domain)[0] == [
+        "utter_explain_piece_attestation_hebergement"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "procedure", "document"),
+    [
+        ("c'est quoi la déclaration de perte", "permis_perte", "declaration_perte"),
+        ("c'est quoi la déclaration de perte", "cg_duplicata", "declaration_perte_vol_carte_grise"),
+        ("kesako le code E-PHOTO", None, "photo_signature"),
+        ("le cerfa n°13750 c'est quoi", None, "formulaire_cerfa_13750"),
+        ("une preuve d’adresse ça peut être quoi", None, "justificatif_domicile"),
+        ("c koi le non gage", None, "certificat_situation_administrative"),
+        ("et le brevet militaire C ?", None, "certificat_formation_brevet_c"),
+        ("c'est quoi exactement", None, None),
+        ("les cgv du site", None, None),
+    ],
+)
+def test_a_document_is_recognised_by_the_name_people_use(
+    text: str, procedure: str | None, document: str | None
+) -> None:
+    preferred = CATALOGUE.procedures[procedure].documents if procedure else ()
+    assert document_named_in(text, CATALOGUE, preferred) == document
+
+
+def _owners() -> dict[str, set[str]]:
+    owners: dict[str, set[str]] = {}
+    for document, names in CATALOGUE.document_names.items():
+        for name in names:
+            owners.setdefault(fold(name).replace("-", " "), set()).add(document)
+    return owners
+
+
+@pytest.mark.parametrize("document", sorted(CATALOGUE.document_names))
+def test_every_name_of_a_document_leads_to_it(document: str) -> None:
+    names = CATALOGUE.document_names[document]
+    assert names, f"{document} has no name people could ask about"
+    owners = _owners()
+    for name in names:
+        # A shared name means the document of the procedure under way.
+        shared = len(owners[fold(name).replace("-", " ")]) > 1
+        preferred = (document,) if shared else ()
+        assert document_named_in(f"c'est quoi {name} ?", CATALOGUE, preferred) == document, name
+
+
+def test_a_shared_name_never_means_two_documents_of_one_procedure() -> None:
+    shared = {name: docs for name, docs in _owners().items() if len(docs) > 1}
+    for procedure in CATALOGUE.procedures.values():
+        for name, documents in shared.items():
+            assert len(documents & set(procedure.documents)) <= 1, (procedure.id, name)
 
 
 def choose(domain: dict, intent: str, entities: list[dict] | None = None):  # type: ignore[no-untyped-def]

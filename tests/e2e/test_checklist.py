@@ -81,3 +81,12 @@ def test_two_misunderstandings_lead_to_a_person(person: Person) -> None:
     # the FallbackClassifier threshold); the NLU side is measured in docs/nlu.md.
     assert "autrement" in " ".join(person.say("/nlu_fallback"))
     assert "34 00" in " ".join(person.say("/nlu_fallback"))
+
+
+def test_asking_about_another_document_explains_that_one_then_carries_on(
+    person: Person,
+) -> None:
+    question = person.say("j'ai perdu mon permis de conduire")[-1]
+    texts = person.say("c'est quoi un justificatif de domicile ?")
+    assert "une quittance de loyer" in texts[0], "the proof of address is explained"
+    assert texts[-1] == question
