@@ -31,6 +31,18 @@ def forget_answers(tracker: Tracker, catalogue: Catalogue) -> list[EventType]:
     return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]
 
 
+def _unambiguous_entities(entities: list[dict]) -> dict[str, str]:
+    """Each entity's value, leaving out one given twice with different values.
+
+    "mon permis est dans la voiture avec la carte grise" names both domains, so neither.
+    """
+    values: dict[str, set[str]] = {}
+    for entity in entities:
+        if entity.get("value") is not None:
+            values.setdefault(entity["entity"], set()).add(str(entity["value"]))
+    return {name: found.pop() for name, found in values.items() if len(found) == 1}
+
+
 class ActionChooseProcedure(Action):
     """Work out which procedure the person means, or ask with buttons."""
 
@@ -41,7 +53,7 @@ class ActionChooseProcedure(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         catalogue = get_catalogue()
-        entities = {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities", [])}
+        entities = _unambiguous_entities(tracker.latest_message.get("entities", []))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         candidates = self._candidates(catalogue, entities, intent)
         if len(candidates) == 1:
@@ -52,10 +64,10 @@ class ActionChooseProcedure(Action):
                 SlotSet("demarche", procedure),
                 SlotSet("procedure_chosen", True),
             ]
-        if entities.get("domaine") in ("permis_de_conduire", "carte_grise"):
-            dispatcher.utter_message(response=f"utter_choose_procedure_{entities['domaine']}")
-        elif candidates:
+        if candidates:
             dispatcher.utter_message(response=f"utter_choose_procedure_{intent}")
+        elif entities.get("domaine") in ("permis_de_conduire", "carte_grise"):
+            dispatcher.utter_message(response=f"utter_choose_procedure_{entities['domaine']}")
         else:
             dispatcher.utter_message(response="utter_choose_domain")
         return [SlotSet("demarche", None), SlotSet("procedure_chosen", False)]
@@ -65,9 +77,11 @@ class ActionChooseProcedure(Action):
         named = entities.get("demarche")
         if named in catalogue.procedures:
             return [named]
-        if entities.get("domaine"):
-            return []
         candidates = list(catalogue.intentions.get(intent or "", ()))
+        domaine = entities.get("domaine")
+        if domaine:
+            # "renouveler ma carte grise" is no licence renewal: ask among the carte grise ones.
+            candidates = [c for c in candidates if catalogue.procedures[c].domain == domaine]
         said = catalogue.circonstances.get(entities.get("circonstance") or "")
         return [said] if said in candidates else candidates
 

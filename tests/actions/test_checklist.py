@@ -241,6 +241,29 @@ def test_a_button_names_the_procedure(domain: dict) -> None:
     assert responses == ["utter_checklist_intro_cg_duplicata"]
 
 
+def test_naming_the_domain_keeps_the_candidates_of_that_domain(domain: dict) -> None:
+    permis = {"entity": "domaine", "value": "permis_de_conduire"}
+    assert choose(domain, "lost_or_stolen_licence", [permis])[0] == [
+        "utter_choose_procedure_lost_or_stolen_licence"
+    ]
+    perdu = {"entity": "circonstance", "value": "perte"}
+    assert choose(domain, "lost_or_stolen_licence", [permis, perdu])[0] == [
+        "utter_checklist_intro_permis_perte"
+    ]
+    carte_grise = {"entity": "domaine", "value": "carte_grise"}
+    assert choose(domain, "renew_licence", [carte_grise])[0] == [
+        "utter_choose_procedure_carte_grise"
+    ]
+
+
+def test_naming_both_domains_names_neither(domain: dict) -> None:
+    both = [
+        {"entity": "domaine", "value": "permis_de_conduire"},
+        {"entity": "domaine", "value": "carte_grise"},
+    ]
+    assert choose(domain, "prepare_request", both)[0] == ["utter_choose_domain"]
+
+
 def test_domain_then_procedure(domain: dict) -> None:
     assert choose(domain, "prepare_request")[0] == ["utter_choose_domain"]
     entities = [{"entity": "domaine", "value": "carte_grise"}]

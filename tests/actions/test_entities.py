@@ -57,6 +57,10 @@ def extract(patterns: list[dict], text: str) -> dict[str, list[str]]:
         ("je suis né le 12/03/1948", "date", "12/03/1948"),
         ("vendue le 1er août 2026", "date", "1er août 2026"),
         ("j'habite au 31000", "code_postal", "31000"),
+        ("je veux faire ma carte grise", "domaine", "carte grise"),
+        ("jvoudrai fair ma cg", "domaine", "cg"),
+        ("une demande de permi", "domaine", "permi"),
+        ("les cgv du site", "domaine", None),
     ],
 )
 def test_patterns_find_what_people_write(
@@ -64,9 +68,23 @@ def test_patterns_find_what_people_write(
 ) -> None:
     found = extract(patterns, text).get(entity, [])
     if value is None:
-        assert found == [], "a NEPH needs its keyword right before the digits"
+        assert found == [], "not a whole word, or a NEPH without its keyword right before it"
     else:
         assert value in found
+
+
+@pytest.mark.parametrize(
+    ("said", "domaine"),
+    [
+        ("carte grise", "carte_grise"),
+        ("cg", "carte_grise"),
+        ("certificat d'immatriculation", "carte_grise"),
+        ("permi", "permis_de_conduire"),
+        ("permis de conduire", "permis_de_conduire"),
+    ],
+)
+def test_domain_names_map_to_the_procedures_domains(said: str, domaine: str) -> None:
+    assert load_data(str(NLU_DATA)).entity_synonyms[said] == domaine
 
 
 @pytest.mark.parametrize("text", ["j'ai la 208 du 75", "12 km 75", "rendez-vous demain à 14 h"])

@@ -60,15 +60,19 @@ class Person:
         self.rasa_url = rasa_url
         self.sender = uuid.uuid4().hex
 
-    def say(self, message: str) -> list[str]:
-        """Send `message`; return the texts of the answer (never empty)."""
+    def answers(self, message: str) -> list[dict]:
+        """Send `message`; return the answer's messages as Rasa sends them (never empty)."""
         response = httpx.post(
             self.rasa_url, json={"sender": self.sender, "message": message}, timeout=60
         )
         response.raise_for_status()
-        texts = [answer.get("text", "") for answer in response.json()]
-        assert texts, f"no answer to {message!r}"
-        return texts
+        answers = response.json()
+        assert answers, f"no answer to {message!r}"
+        return answers
+
+    def say(self, message: str) -> list[str]:
+        """Send `message`; return the texts of the answer."""
+        return [answer.get("text", "") for answer in self.answers(message)]
 
     def conversation(self, messages: list[str]) -> list[str]:
         """Send each message in turn; return the texts of the last answer."""

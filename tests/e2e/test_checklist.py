@@ -90,3 +90,10 @@ def test_asking_about_another_document_explains_that_one_then_carries_on(
     texts = person.say("c'est quoi un justificatif de domicile ?")
     assert "une quittance de loyer" in texts[0], "the proof of address is explained"
     assert texts[-1] == question
+
+
+def test_naming_the_carte_grise_offers_only_its_procedures(person: Person) -> None:
+    answers = person.answers("je veux faire ma carte grise")
+    titles = [button["title"] for answer in answers for button in answer.get("buttons", [])]
+    assert "Changement d'adresse sur la carte grise" in titles
+    assert not any("permis" in title.lower() for title in titles), titles
