@@ -37,6 +37,7 @@ class DossierStatus:
     statut_libelle: str
     depuis: date
     depuis_jours: int
+    delai_normal_jours: int | None
     bloque: bool
     pieces_manquantes: list[str]
     pieces_manquantes_libelles: list[str]
@@ -54,6 +55,7 @@ class DossierStatus:
             statut_libelle=body["statut_libelle"],
             depuis=date.fromisoformat(body["depuis"]),
             depuis_jours=body["depuis_jours"],
+            delai_normal_jours=body.get("delai_normal_jours"),
             bloque=body["bloque"],
             pieces_manquantes=body["pieces_manquantes"],
             pieces_manquantes_libelles=body["pieces_manquantes_libelles"],

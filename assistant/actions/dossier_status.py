@@ -80,7 +80,9 @@ class ActionCheckDossierStatus(Action):
             dispatcher.utter_message(response="utter_dossier_service_unavailable")
         else:
             tell_status(dispatcher, status, domain)
-        return forget
+            # A stuck dossier ends on a yes/no offer of a person; the rules read the answer.
+            return [*forget, SlotSet("dossier_bloque", status.bloque)]
+        return [*forget, SlotSet("dossier_bloque", False)]
 
 
 def tell_status(
@@ -111,4 +113,9 @@ def tell_status(
             suivi_courrier_epele=" ".join(status.suivi_courrier),
         )
     if status.bloque:
-        dispatcher.utter_message(response="utter_dossier_bloque", depuis_jours=status.depuis_jours)
+        dispatcher.utter_message(
+            response="utter_dossier_bloque",
+            depuis_jours=status.depuis_jours,
+            delai_normal_jours=status.delai_normal_jours,
+        )
+        dispatcher.utter_message(response="utter_offer_human_for_stuck_dossier")

@@ -38,7 +38,12 @@ def answer(domain: dict, body: dict | None = None, status: int = 200) -> list[st
     messages, events = run_action(
         domain, lambda request: httpx.Response(status, json=body if body else {"detail": "x"})
     )
-    assert events == [SlotSet("numero_dossier", None), SlotSet("date_naissance", None)]
+    stuck = bool(body and status == 200 and body.get("bloque"))
+    assert events == [
+        SlotSet("numero_dossier", None),
+        SlotSet("date_naissance", None),
+        SlotSet("dossier_bloque", stuck),
+    ]
     return [rendered(message, domain) for message in messages]
 
 
@@ -82,10 +87,19 @@ def test_unknown_status_falls_back_to_its_label(domain: dict) -> None:
 
 
 def test_stuck_dossier_apologises_and_offers_a_person(domain: dict) -> None:
-    body = {**BODY, "statut": "en_instruction", "bloque": True, "depuis_jours": 120}
-    text = " ".join(answer(domain, body))
+    body = {
+        **BODY,
+        "statut": "en_instruction",
+        "bloque": True,
+        "depuis_jours": 120,
+        "delai_normal_jours": 30,
+    }
+    texts = answer(domain, body)
+    text = " ".join(texts)
     assert "120 jours" in text
+    assert "moins de 30 jours" in text, "the usual delay is told"
     assert "désolés" in text
+    assert texts[-1] == "Voulez-vous qu'une personne regarde votre dossier ?"
 
 
 def test_shipped_dossier_gives_the_tracking_number(domain: dict) -> None:

@@ -60,3 +60,15 @@ def test_a_licence_number_given_for_the_request_number_is_explained(person: Pers
     refused = " ".join(person.say("mon numéro NEPH est 120575200123"))
     assert "NEPH" in refused and "récépissé" in refused
     assert "en cours d'instruction" in " ".join(person.conversation(["2611000001", "12/03/1948"]))
+
+
+def test_stuck_dossier_apologises_tells_the_usual_delay_and_a_yes_reaches_a_person(
+    person: Person,
+) -> None:
+    person.say("Où en est mon dossier ?")
+    person.say("2611000004")
+    answer = " ".join(person.say("15/01/1999"))
+    assert "désolés" in answer
+    assert "En général, cette étape prend moins de 30 jours" in answer
+    assert answer.endswith("Voulez-vous qu'une personne regarde votre dossier ?")
+    assert "34 00" in " ".join(person.say("oui"))
