@@ -9,12 +9,12 @@ from assistant.actions.api_client import ApiUnavailable, DossierApiClient
 from assistant.actions.checklist_logic import (
     ANSWERS,
     DONT_KNOW,
-    document_named_in,
     piece_slot,
     previous_question,
     question_slots,
     summarise,
 )
+from assistant.actions.naming import named_in
 from assistant.actions.procedures import Catalogue, Procedure, get_catalogue
 
 REQUESTED_SLOT = "requested_slot"
@@ -152,9 +152,9 @@ class ActionExplainCurrentPiece(Action):
     ) -> list[EventType]:
         catalogue = get_catalogue()
         procedure = current_procedure(tracker, catalogue)
-        named = document_named_in(
+        named = named_in(
             tracker.latest_message.get("text") or "",
-            catalogue,
+            catalogue.document_names,
             preferred=procedure.documents if procedure else (),
         )
         slot = piece_slot(named) if named else tracker.get_slot(REQUESTED_SLOT) or ""

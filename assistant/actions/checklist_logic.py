@@ -3,12 +3,9 @@
 "je ne sais pas" is never counted as ready: it goes to the list of things to check.
 """
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.actions.normalise import fold
-from assistant.actions.procedures import Catalogue, Procedure
+from assistant.actions.procedures import Procedure
 
 YES, NO, DONT_KNOW, NOT_CONCERNED = "oui", "non", "je_ne_sais_pas", "non_concerne"
 ANSWERS = (YES, NO, DONT_KNOW, NOT_CONCERNED)
@@ -21,29 +18,6 @@ def piece_slot(document: str) -> str:
 
 def document_of(slot: str) -> str:
     return slot.removeprefix("piece_")
-
-
-def _comparable(text: str) -> str:
-    """Folded, with hyphens and typographic apostrophes read as a speech recogniser writes them."""
-    return " ".join(fold(text).replace("’", "'").replace("-", " ").split())
-
-
-def document_named_in(text: str, catalogue: Catalogue, preferred: Iterable[str] = ()) -> str | None:
-    """The document a message names ("c'est quoi un justificatif d'adresse ?"), if any.
-
-    The documents of the procedure under way (`preferred`) win, then the longest name, then
-    the first document of the catalogue: in a carte grise check, "déclaration de perte" is the
-    carte grise's; elsewhere it is the licence's, listed first.
-    """
-    said = _comparable(text)
-    preferred = set(preferred)
-    found = [
-        (document in preferred, len(name), -order, document)
-        for order, (document, names) in enumerate(catalogue.document_names.items())
-        for name in map(_comparable, names)
-        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", said)
-    ]
-    return max(found)[-1] if found else None
 
 
 def question_slots(procedure: Procedure) -> list[str]:

@@ -2,10 +2,11 @@
 and the French "did you mean …?" step of the two-stage fallback."""
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from assistant.actions.naming import named_in
 from assistant.actions.procedures import get_catalogue
 
 # What a question is about, by intent: the generated domain has one response per procedure.
@@ -50,7 +51,7 @@ class ActionRepeatLast(Action):
 
 
 class ActionAnswerTopic(Action):
-    """Answer cost, delay or temporary-document questions for the procedure in hand."""
+    """Answer cost, delay or temporary-document questions for the procedure named or in hand."""
 
     def name(self) -> str:
         return "action_answer_topic"
@@ -60,11 +61,17 @@ class ActionAnswerTopic(Action):
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         topic = TOPICS.get(intent, "cost")
-        procedure = tracker.get_slot("demarche")
-        if procedure in get_catalogue().procedures:
-            dispatcher.utter_message(response=f"utter_procedure_{topic}_{procedure}")
-        else:
+        catalogue = get_catalogue()
+        named = named_in(tracker.latest_message.get("text") or "", catalogue.procedure_names)
+        procedure = named or tracker.get_slot("demarche")
+        if procedure not in catalogue.procedures:
             dispatcher.utter_message(response=f"utter_{topic}_general")
+            return []
+        dispatcher.utter_message(response=f"utter_procedure_{topic}_{procedure}")
+        if named and not tracker.active_loop.get("name"):
+            # "et le délai ?" then answers for the same procedure. Never during a check: the
+            # slot is the procedure being checked.
+            return [SlotSet("demarche", named)]
         return []
 
 

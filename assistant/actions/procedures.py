@@ -26,8 +26,10 @@ class Catalogue:
     procedures: dict[str, Procedure]
     intentions: dict[str, tuple[str, ...]]
     circonstances: dict[str, str]
-    # How people name each document ("preuve d'adresse"), to explain the one they ask about.
+    # How people name each document ("preuve d'adresse") and procedure ("duplicata"), to
+    # answer about the one they ask about.
     document_names: dict[str, tuple[str, ...]]
+    procedure_names: dict[str, tuple[str, ...]]
 
     def in_domain(self, domain: str) -> list[str]:
         return [p.id for p in self.procedures.values() if p.domain == domain]
@@ -51,6 +53,9 @@ def load_catalogue(path: Path) -> Catalogue:
         circonstances=dict(data.get("circonstances") or {}),
         document_names={
             document: tuple(info.get("names") or ()) for document, info in data["documents"].items()
+        },
+        procedure_names={
+            entry["id"]: tuple(entry.get("names") or ()) for entry in data["procedures"]
         },
     )
 

@@ -15,12 +15,8 @@ from assistant.actions.checklist import (
     ActionExplainCurrentPiece,
     ValidateChecklistForm,
 )
-from assistant.actions.checklist_logic import (
-    document_named_in,
-    previous_question,
-    question_slots,
-    summarise,
-)
+from assistant.actions.checklist_logic import previous_question, question_slots, summarise
+from assistant.actions.naming import named_in
 from assistant.actions.normalise import fold
 from assistant.actions.procedures import get_catalogue
 from tests.actions.conftest import make_tracker
@@ -179,7 +175,7 @@ def test_a_document_is_recognised_by_the_name_people_use(
     text: str, procedure: str | None, document: str | None
 ) -> None:
     preferred = CATALOGUE.procedures[procedure].documents if procedure else ()
-    assert document_named_in(text, CATALOGUE, preferred) == document
+    assert named_in(text, CATALOGUE.document_names, preferred) == document
 
 
 def _owners() -> dict[str, set[str]]:
@@ -199,7 +195,8 @@ def test_every_name_of_a_document_leads_to_it(document: str) -> None:
         # A shared name means the document of the procedure under way.
         shared = len(owners[fold(name).replace("-", " ")]) > 1
         preferred = (document,) if shared else ()
-        assert document_named_in(f"c'est quoi {name} ?", CATALOGUE, preferred) == document, name
+        said = f"c'est quoi {name} ?"
+        assert named_in(said, CATALOGUE.document_names, preferred) == document, name
 
 
 def test_a_shared_name_never_means_two_documents_of_one_procedure() -> None:

@@ -1,5 +1,7 @@
 import asyncio
 
+import pytest
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.conversation import (
@@ -8,6 +10,8 @@ from assistant.actions.conversation import (
     ActionRepeatLast,
     last_bot_turn,
 )
+from assistant.actions.naming import comparable, named_in
+from assistant.actions.procedures import get_catalogue
 from tests.actions.conftest import make_tracker
 
 BUTTONS = [{"title": "Oui", "payload": "/affirm"}]
@@ -65,6 +69,47 @@ def test_topic_for_the_procedure_in_hand(domain: dict) -> None:
     assert topic(domain, "fees_question", None) == "utter_cost_general"
     for name in ("utter_cost_general", "utter_deadline_general", "utter_temporary_general"):
         assert name in domain["responses"]
+
+
+def answer_topic(domain: dict, text: str, intent: str, slots: dict, loop: str | None = None):  # type: ignore[no-untyped-def]
+    tracker = make_tracker(slots, text=text, active_loop=loop)
+    tracker.latest_message["intent"] = {"name": intent}
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswerTopic().run(dispatcher, tracker, domain))
+    return [m["response"] for m in dispatcher.messages], events
+
+
+def test_a_procedure_named_in_the_question_is_answered_and_remembered(domain: dict) -> None:
+    said = "combien coute la carte grise d'une voiture d'occasion"
+    responses, events = answer_topic(domain, said, "fees_question", {})
+    assert responses == ["utter_procedure_cost_cg_changement_titulaire_occasion"]
+    assert events == [SlotSet("demarche", "cg_changement_titulaire_occasion")]
+
+
+def test_a_procedure_named_during_a_check_does_not_change_the_check(domain: dict) -> None:
+    slots = {"demarche": "permis_perte"}
+    said = "et pour un duplicata de carte grise c'est combien de temps"
+    responses, events = answer_topic(domain, said, "deadline_question", slots, "checklist_form")
+    assert responses == ["utter_procedure_deadline_cg_duplicata"]
+    assert events == []
+
+
+PROCEDURE_NAMES = get_catalogue().procedure_names
+
+
+@pytest.mark.parametrize("procedure", sorted(PROCEDURE_NAMES))
+def test_every_name_of_a_procedure_leads_to_it(procedure: str) -> None:
+    assert PROCEDURE_NAMES[procedure], f"{procedure} has no name people could use"
+    for name in PROCEDURE_NAMES[procedure]:
+        assert named_in(f"combien ça coûte, {name} ?", PROCEDURE_NAMES) == procedure, name
+
+
+def test_no_name_belongs_to_two_procedures() -> None:
+    owners: dict[str, set[str]] = {}
+    for procedure, names in PROCEDURE_NAMES.items():
+        for name in names:
+            owners.setdefault(comparable(name), set()).add(procedure)
+    assert {name: found for name, found in owners.items() if len(found) > 1} == {}
 
 
 def test_lost_licence_cost_names_the_25_euro_stamp(domain: dict) -> None:

@@ -72,3 +72,12 @@ def test_stuck_dossier_apologises_tells_the_usual_delay_and_a_yes_reaches_a_pers
     assert "En général, cette étape prend moins de 30 jours" in answer
     assert answer.endswith("Voulez-vous qu'une personne regarde votre dossier ?")
     assert "34 00" in " ".join(person.say("oui"))
+
+
+def test_a_question_naming_its_procedure_is_answered_for_it_and_followed_up(
+    person: Person,
+) -> None:
+    cost = " ".join(person.say("combien coute la carte grise d'une voiture d'occasion"))
+    assert "Le prix pour « carte grise d'un véhicule d'occasion »" in cost
+    delay = " ".join(person.say("et le délai ?"))
+    assert "Les délais pour « carte grise d'un véhicule d'occasion »" in delay
