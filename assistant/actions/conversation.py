@@ -14,18 +14,43 @@ TOPICS = {"fees_question": "cost", "deadline_question": "deadline", "urgent_case
 MESSAGE_KEYS = ("text", "buttons", "image", "custom", "attachment")
 
 
+# Answers that only acknowledge a setting: "répétez" after "plus lentement" means the answer
+# before, said again.
+ACKNOWLEDGEMENTS = frozenset({"utter_ok_slower", "utter_ok_simpler"})
+
+
+def bot_turns(events: list[dict]) -> list[list[dict]]:
+    """The bot messages that answered each user message, oldest first.
+
+    The answer to the latest user message, still being built, is not included.
+    """
+    turns: list[list[dict]] = []
+    current: list[dict] | None = None
+    for event in events:
+        if event.get("event") == "user":
+            if current is not None:
+                turns.append(current)
+            current = []
+        elif event.get("event") == "bot" and current is not None:
+            current.append(event)
+    return turns
+
+
 def last_bot_turn(events: list[dict]) -> list[dict]:
     """The bot messages sent between the previous user message and the latest one."""
-    user_messages_seen = 0
-    turn: list[dict] = []
-    for event in reversed(events):
-        if event.get("event") == "user":
-            user_messages_seen += 1
-            if user_messages_seen == 2:
-                break
-        elif event.get("event") == "bot" and user_messages_seen == 1:
-            turn.append(event)
-    return list(reversed(turn))
+    turns = bot_turns(events)
+    return turns[-1] if turns else []
+
+
+def last_answer_worth_repeating(events: list[dict]) -> list[dict]:
+    """The latest answer, without the messages that only acknowledged a setting."""
+    for turn in reversed(bot_turns(events)):
+        kept = [
+            e for e in turn if (e.get("metadata") or {}).get("utter_action") not in ACKNOWLEDGEMENTS
+        ]
+        if kept:
+            return kept
+    return []
 
 
 class ActionRepeatLast(Action):
@@ -37,7 +62,7 @@ class ActionRepeatLast(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        turn = last_bot_turn(tracker.events)
+        turn = last_answer_worth_repeating(tracker.events)
         if tracker.active_loop.get("name") and turn:
             # Inside a form the last message is its question: the form asks it again itself.
             turn = turn[:-1]
@@ -85,9 +110,11 @@ class ActionDefaultAskAffirmation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
-        candidates = [i["name"] for i in ranking if i.get("name") != "nlu_fallback"]
+        best = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
         responses = domain.get("responses", {})
-        intent = next((name for name in candidates if f"utter_subject_{name}" in responses), None)
+        # Only the best guess is offered: the next ones are often far less likely, and
+        # "merci au revoir" must not become "changer l'adresse sur votre carte grise ?".
+        intent = best if f"utter_subject_{best}" in responses else None
         if intent is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []

@@ -45,6 +45,37 @@ def test_repeat_sends_the_same_texts_and_buttons(domain: dict) -> None:
     assert messages[1]["buttons"] == BUTTONS
 
 
+def bot(text: str, response: str | None = None) -> dict:
+    return {"event": "bot", "text": text, "data": {}, "metadata": {"utter_action": response}}
+
+
+def test_repeat_after_slower_repeats_the_answer_before(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.events = [
+        {"event": "user", "text": "où en est mon dossier"},
+        bot("Votre demande est en cours.", "utter_status_en_instruction"),
+        {"event": "user", "text": "plus lentement"},
+        bot("D'accord. Je vais parler plus lentement.", "utter_ok_slower"),
+        {"event": "user", "text": "répétez"},
+    ]
+    messages = run(ActionRepeatLast(), tracker, domain)
+    assert [m["text"] for m in messages] == ["Votre demande est en cours."]
+
+
+def test_repeat_in_a_form_after_simpler_leaves_the_question_to_the_form(domain: dict) -> None:
+    tracker = make_tracker({}, active_loop="checklist_form")
+    tracker.events = [
+        {"event": "user", "text": "plus simple"},
+        bot("D'accord. Je vais faire des phrases plus simples.", "utter_ok_simpler"),
+        bot(
+            "Avez-vous la carte grise ?",
+            "utter_ask_checklist_form_piece_certificat_immatriculation",
+        ),
+        {"event": "user", "text": "répétez"},
+    ]
+    assert run(ActionRepeatLast(), tracker, domain) == []
+
+
 def test_repeat_with_nothing_said_yet(domain: dict) -> None:
     tracker = make_tracker({})
     tracker.events = [{"event": "user", "text": "répétez"}]
@@ -135,6 +166,21 @@ def test_did_you_mean_uses_french_words(domain: dict) -> None:
 def test_did_you_mean_without_a_known_subject_asks_to_rephrase(domain: dict) -> None:
     tracker = make_tracker({})
     tracker.latest_message = {"intent_ranking": [{"name": "greet", "confidence": 0.3}]}
+    assert run(ActionDefaultAskAffirmation(), tracker, domain)[0]["response"] == (
+        "utter_ask_rephrase"
+    )
+
+
+def test_did_you_mean_never_offers_an_unlikely_second_guess(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.latest_message = {
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.45},
+            {"name": "thank", "confidence": 0.489},
+            {"name": "goodbye", "confidence": 0.488},
+            {"name": "address_change", "confidence": 0.003},
+        ]
+    }
     assert run(ActionDefaultAskAffirmation(), tracker, domain)[0]["response"] == (
         "utter_ask_rephrase"
     )

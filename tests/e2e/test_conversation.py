@@ -81,3 +81,16 @@ def test_a_question_naming_its_procedure_is_answered_for_it_and_followed_up(
     assert "Le prix pour « carte grise d'un véhicule d'occasion »" in cost
     delay = " ".join(person.say("et le délai ?"))
     assert "Les délais pour « carte grise d'un véhicule d'occasion »" in delay
+
+
+def test_repeat_after_slower_says_the_answer_again(person: Person) -> None:
+    person.say("Où en est mon dossier ?")
+    person.say("2611000001")
+    status = person.say("12/03/1948")
+    person.say("plus lentement")
+    assert person.say("répétez") == status
+
+
+def test_thanks_and_goodbye_together_end_the_conversation(person: Person) -> None:
+    person.say("bonjour")
+    assert "Au revoir" in " ".join(person.say("merci au revoir"))
