@@ -1,5 +1,7 @@
 """The check before sending: name the procedure, ask document by document, summarise, save."""
 
+import re
+
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,7 +16,7 @@ from assistant.actions.checklist_logic import (
     question_slots,
     summarise,
 )
-from assistant.actions.naming import named_in
+from assistant.actions.naming import comparable, named_in
 from assistant.actions.procedures import Catalogue, Procedure, get_catalogue
 
 REQUESTED_SLOT = "requested_slot"
@@ -29,6 +31,25 @@ def forget_answers(tracker: Tracker, catalogue: Catalogue) -> list[EventType]:
     documents = {d for p in catalogue.procedures.values() for d in p.documents}
     slots = sorted(piece_slot(d) for d in documents)
     return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]
+
+
+# Words that may surround a domain's name in an answer that says nothing else about it.
+_FILLER = frozenset({
+    "c", "c'", "est", "ce", "pour", "la", "le", "les", "l'", "ma", "mon", "mes", "sa", "son",
+    "une", "un", "de", "du", "des", "d'", "euh", "ben", "bah", "alors", "oui", "voila", "svp",
+    "stp", "s'il", "vous", "plait", "merci", "madame", "monsieur", "j'", "je", "ai", "a",
+})  # fmt: skip
+
+
+def names_only_a_domain(text: str, entities: list[dict]) -> bool:
+    """Whether the message is just "carte grise" or "c'est pour le permis", and nothing else."""
+    for entity in entities:
+        if entity.get("entity") != "domaine" or entity.get("start") is None:
+            continue
+        rest = comparable(text[: entity["start"]] + " " + text[entity["end"] :])
+        if all(word in _FILLER for word in re.findall(r"[a-z]+'?", rest)):
+            return True
+    return False
 
 
 def _unambiguous_entities(entities: list[dict]) -> dict[str, str]:
@@ -53,8 +74,12 @@ class ActionChooseProcedure(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         catalogue = get_catalogue()
-        entities = _unambiguous_entities(tracker.latest_message.get("entities", []))
+        found = tracker.latest_message.get("entities", [])
+        entities = _unambiguous_entities(found)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if names_only_a_domain(tracker.latest_message.get("text") or "", found):
+            # "carte grise" alone reads like a duplicata request to the NLU: list the domain.
+            intent = None
         candidates = self._candidates(catalogue, entities, intent)
         if len(candidates) == 1:
             procedure = candidates[0]

@@ -253,6 +253,47 @@ def test_naming_the_domain_keeps_the_candidates_of_that_domain(domain: dict) -> 
     ]
 
 
+def said(domain: dict, text: str, intent: str, term: str, value: str):  # type: ignore[no-untyped-def]
+    """The choice made for `text`, classified as `intent`, with `term` found as a domain."""
+    start = text.index(term)
+    tracker = make_tracker({})
+    tracker.latest_message = {
+        "text": text,
+        "intent": {"name": intent},
+        "entities": [
+            {"entity": "domaine", "value": value, "start": start, "end": start + len(term)}
+        ],
+    }
+    return run(ActionChooseProcedure(), tracker, domain)[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "value", "expected"),
+    [
+        ("carte grise", "carte grise", "carte_grise", "utter_choose_procedure_carte_grise"),
+        ("c'est pour la CG svp", "CG", "carte_grise", "utter_choose_procedure_carte_grise"),
+        (
+            "euh le permis",
+            "permis",
+            "permis_de_conduire",
+            "utter_choose_procedure_permis_de_conduire",
+        ),
+        (
+            "j'ai perdu ma carte grise",
+            "carte grise",
+            "carte_grise",
+            "utter_checklist_intro_cg_duplicata",
+        ),
+    ],
+)
+def test_a_bare_domain_lists_its_procedures_whatever_the_intent(
+    domain: dict, text: str, term: str, value: str, expected: str
+) -> None:
+    # The NLU reads "carte grise" alone as a duplicata request, "le permis" as a lost licence.
+    intent = "duplicate_registration" if value == "carte_grise" else "lost_or_stolen_licence"
+    assert said(domain, text, intent, term, value) == [expected]
+
+
 def test_naming_both_domains_names_neither(domain: dict) -> None:
     both = [
         {"entity": "domaine", "value": "permis_de_conduire"},

@@ -97,3 +97,12 @@ def test_naming_the_carte_grise_offers_only_its_procedures(person: Person) -> No
     titles = [button["title"] for answer in answers for button in answer.get("buttons", [])]
     assert "Changement d'adresse sur la carte grise" in titles
     assert not any("permis" in title.lower() for title in titles), titles
+
+
+def test_answering_the_domain_question_by_typing_it_lists_that_domain(person: Person) -> None:
+    asked = " ".join(person.say("je veux vérifier ma demande"))
+    assert "permis de conduire, ou la carte grise" in asked
+    answers = person.answers("carte grise")
+    titles = [button["title"] for answer in answers for button in answer.get("buttons", [])]
+    assert "Duplicata de carte grise" in " | ".join(titles), "the list, not one check started"
+    assert "Changement d'adresse sur la carte grise" in titles
