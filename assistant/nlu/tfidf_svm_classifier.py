@@ -111,10 +111,6 @@ class TfidfSvmIntentClassifier(GraphComponent, IntentClassifier):
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
     @classmethod
     def load(
         cls,
