@@ -36,12 +36,6 @@ def bot_turns(events: list[dict]) -> list[list[dict]]:
     return turns
 
 
-def last_bot_turn(events: list[dict]) -> list[dict]:
-    """The bot messages sent between the previous user message and the latest one."""
-    turns = bot_turns(events)
-    return turns[-1] if turns else []
-
-
 def last_answer_worth_repeating(events: list[dict]) -> list[dict]:
     """The latest answer, without the messages that only acknowledged a setting."""
     for turn in reversed(bot_turns(events)):

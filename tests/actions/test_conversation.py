@@ -8,7 +8,7 @@ from assistant.actions.conversation import (
     ActionAnswerTopic,
     ActionDefaultAskAffirmation,
     ActionRepeatLast,
-    last_bot_turn,
+    bot_turns,
 )
 from assistant.actions.naming import comparable, named_in
 from assistant.actions.procedures import get_catalogue
@@ -33,8 +33,11 @@ def run(action, tracker, domain):  # type: ignore[no-untyped-def]
 
 
 def test_last_turn_is_what_came_after_the_previous_message() -> None:
-    assert [e["text"] for e in last_bot_turn(EVENTS)] == ["Vérifions.", "Avez-vous le certificat ?"]
-    assert last_bot_turn(EVENTS[:1]) == []
+    assert [e["text"] for e in bot_turns(EVENTS)[-1]] == [
+        "Vérifions.",
+        "Avez-vous le certificat ?",
+    ]
+    assert bot_turns(EVENTS[:1]) == []
 
 
 def test_repeat_sends_the_same_texts_and_buttons(domain: dict) -> None:
