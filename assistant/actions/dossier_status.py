@@ -69,6 +69,8 @@ class ActionCheckDossierStatus(Action):
         numero = tracker.get_slot("numero_dossier")
         birth_date = tracker.get_slot("date_naissance")
         forget = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        # A stuck dossier ends on a yes/no offer of a person; the rules read the answer.
+        stuck = False
         try:
             status = await client.lookup(numero, date.fromisoformat(birth_date))
         except DossierNotFound:
@@ -80,9 +82,8 @@ class ActionCheckDossierStatus(Action):
             dispatcher.utter_message(response="utter_dossier_service_unavailable")
         else:
             tell_status(dispatcher, status, domain)
-            # A stuck dossier ends on a yes/no offer of a person; the rules read the answer.
-            return [*forget, SlotSet("dossier_bloque", status.bloque)]
-        return [*forget, SlotSet("dossier_bloque", False)]
+            stuck = status.bloque
+        return [*forget, SlotSet("dossier_bloque", stuck)]
 
 
 def tell_status(
