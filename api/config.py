@@ -8,6 +8,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+SECRET_FIELDS = (
+    "assistant_token",
+    "instruction_token",
+    "admin_token",
+    "dob_hash_key",
+    "chat_token",
+    "cookie_key",
+)
 
 
 class Settings(BaseSettings):
@@ -29,8 +37,20 @@ class Settings(BaseSettings):
     # Overrides of the fixture's usual days per status, e.g. {"en_instruction": 45}.
     delais_normaux_jours: dict[str, int] = {}
     web_dir: Path = ROOT / "web"
-    rasa_public_url: str = "http://127.0.0.1:5005"
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    # --- Chat door (api/routers/chat.py): the only public way to the assistant.
+    # Rasa's REST-like channel of ours, on loopback; the door holds its token.
+    rasa_url: str = "http://127.0.0.1:5005"
+    chat_token: str = ""
+    # Signs the conversation cookie; a browser cannot forge or choose its conversation id.
+    cookie_key: str = ""
+    chat_max_message_chars: int = Field(default=1000, ge=10)
+    chat_per_conversation_per_minute: int = Field(default=20, ge=1)
+    chat_per_address_per_minute: int = Field(default=60, ge=1)
+    # --- Retention (api/retention.py): what is kept, and for how long.
+    tracker_db_url: str = f"sqlite:///{ROOT / 'var' / 'rasa_tracker.db'}"
+    retention_days: int = Field(default=30, ge=1)
+    retention_interval_seconds: int = Field(default=3600, ge=10)
     # Attempt limits, shared by every worker: in the database, or in Redis when this is set.
     redis_url: str = ""
     redis_prefix: str = "guichet"
@@ -48,7 +68,7 @@ class Settings(BaseSettings):
             return self
         weak = [
             name
-            for name in ("assistant_token", "instruction_token", "admin_token", "dob_hash_key")
+            for name in SECRET_FIELDS
             if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS
             or len(getattr(self, name)) < 16
         ]
