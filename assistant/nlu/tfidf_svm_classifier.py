@@ -94,10 +94,21 @@ class TfidfSvmIntentClassifier(GraphComponent, IntentClassifier):
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Set the intent and its ranking on each message, as Rasa's classifiers do."""
-        if self.model is None or not messages:
+        if self.model is None:
+            return messages
+        # A message with no features ("?", "…", spaces) has nothing to classify: no intent, so
+        # the FallbackClassifier after this one asks the person to rephrase.
+        featured = []
+        for message in messages:
+            if _sentence_features(message):
+                featured.append(message)
+            else:
+                message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+                message.set("intent_ranking", [], add_to_output=True)
+        if not featured:
             return messages
         labels = self.model.labels
-        for message, row in zip(messages, self.model.predict_proba(_blocks(messages)), strict=True):
+        for message, row in zip(featured, self.model.predict_proba(_blocks(featured)), strict=True):
             ranking = sorted(
                 (
                     {"name": label, "confidence": float(p)}
