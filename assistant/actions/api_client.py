@@ -1,13 +1,20 @@
 """The one typed client of the dossier API: results or typed errors, never raw responses."""
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import quote
 
 import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 DEFAULT_RETRY_AFTER_SECONDS = 900
+ASKER_HEADER = "X-Guichet-Asker"
+CONVERSATION_HEADER = "X-Guichet-Conversation"
+MAX_HEADER_CHARS = 256
+_HEADER_SAFE = re.compile(r"[!-~]+")
 
 
 class DossierNotFound(Exception):
@@ -15,7 +22,7 @@ class DossierNotFound(Exception):
 
 
 class TooManyAttempts(Exception):
-    """The API locked lookups of this number for a while."""
+    """The API refuses this person's lookups for a while (too many, or too many wrong dates)."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"retry after {retry_after_seconds} s")
@@ -65,6 +72,36 @@ class DossierStatus:
 
 
 @dataclass(frozen=True)
+class Asker:
+    """Who is really asking, for the API's attempt limits (they are per person, not global).
+
+    `address` is the opaque keyed hash of the person's edge address that the chat door puts in
+    each message's metadata; `conversation` is the Rasa conversation id (the API hashes it).
+    """
+
+    address: str | None = None
+    conversation: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.address:
+            headers[ASKER_HEADER] = header_value(self.address)
+        if self.conversation:
+            headers[CONVERSATION_HEADER] = header_value(self.conversation)
+        return headers
+
+
+def header_value(value: str) -> str:
+    """`value` as a header can carry it, always the same for the same value: printable ASCII
+    as it is, anything else percent-encoded, and too long a value as its SHA-256."""
+    if not _HEADER_SAFE.fullmatch(value):
+        value = quote(value, safe="")
+    if len(value) > MAX_HEADER_CHARS:
+        value = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return value
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     """Where the API is and the assistant's token, from the environment."""
 
@@ -97,11 +134,17 @@ class DossierApiClient:
         """A client for the API the environment names (what actions use when not under test)."""
         return cls(ApiSettings.from_env())
 
-    async def lookup(self, numero: str, date_naissance: date) -> DossierStatus:
-        """Return the dossier's status, or raise one of this module's errors."""
+    async def lookup(
+        self, numero: str, date_naissance: date, asker: Asker | None = None
+    ) -> DossierStatus:
+        """Return the dossier's status, or raise one of this module's errors.
+
+        `asker` says who is asking, so that the API limits that person's attempts only.
+        """
         response = await self._post(
             "/v1/dossiers/lookup",
             {"numero": numero, "date_naissance": date_naissance.isoformat()},
+            headers=asker.headers() if asker else None,
         )
         if response.status_code == 404:
             raise DossierNotFound()
@@ -128,7 +171,9 @@ class DossierApiClient:
         except (ValueError, KeyError, TypeError) as error:
             raise ApiUnavailable(f"unreadable body: {error}") from error
 
-    async def _post(self, path: str, body: dict) -> httpx.Response:
+    async def _post(
+        self, path: str, body: dict, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         try:
             async with httpx.AsyncClient(
                 base_url=self._settings.base_url,
@@ -136,7 +181,7 @@ class DossierApiClient:
                 timeout=self._timeout,
                 headers={"Authorization": f"Bearer {self._settings.token}"},
             ) as client:
-                return await client.post(path, json=body)
+                return await client.post(path, json=body, headers=headers)
         except httpx.HTTPError as error:
             raise ApiUnavailable(str(error)) from error
 

@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from assistant.actions.api_client import (
     ApiUnavailable,
+    Asker,
     DossierApiClient,
     DossierNotFound,
     DossierStatus,
@@ -72,7 +73,9 @@ class ActionCheckDossierStatus(Action):
         # A stuck dossier ends on a yes/no offer of a person; the rules read the answer.
         stuck = False
         try:
-            status = await client.lookup(numero, date.fromisoformat(birth_date))
+            status = await client.lookup(
+                numero, date.fromisoformat(birth_date), asker=asker_of(tracker)
+            )
         except DossierNotFound:
             dispatcher.utter_message(response="utter_dossier_not_found")
         except TooManyAttempts as error:
@@ -84,6 +87,17 @@ class ActionCheckDossierStatus(Action):
             tell_status(dispatcher, status, domain)
             stuck = status.bloque
         return [*forget, SlotSet("dossier_bloque", stuck)]
+
+
+def asker_of(tracker: Tracker) -> Asker:
+    """Who is asking: the chat door's hash of their address (message metadata "asker") and
+    the conversation, so that the API's attempt limits apply to this person only."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    address = metadata.get("asker") if isinstance(metadata, dict) else None
+    return Asker(
+        address=address if isinstance(address, str) and address else None,
+        conversation=tracker.sender_id or None,
+    )
 
 
 def tell_status(

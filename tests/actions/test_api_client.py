@@ -8,9 +8,11 @@ import pytest
 from assistant.actions.api_client import (
     ApiSettings,
     ApiUnavailable,
+    Asker,
     DossierApiClient,
     DossierNotFound,
     TooManyAttempts,
+    header_value,
 )
 
 SETTINGS = ApiSettings(base_url="http://api.test", token="secret-token")
@@ -31,9 +33,20 @@ BODY = {
 }
 
 
-def lookup_with(handler) -> object:  # type: ignore[no-untyped-def]
+def lookup_with(handler, asker: Asker | None = None) -> object:  # type: ignore[no-untyped-def]
     client = DossierApiClient(SETTINGS, transport=httpx.MockTransport(handler))
-    return asyncio.run(client.lookup("2611000002", date(1961, 7, 4)))
+    return asyncio.run(client.lookup("2611000002", date(1961, 7, 4), asker=asker))
+
+
+def sent_headers(asker: Asker | None) -> httpx.Headers:
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["headers"] = request.headers
+        return httpx.Response(200, json=BODY)
+
+    lookup_with(handler, asker)
+    return seen["headers"]
 
 
 def test_sends_token_number_and_iso_date() -> None:
@@ -54,6 +67,29 @@ def test_sends_token_number_and_iso_date() -> None:
     assert status.statut == "incomplet"
     assert status.depuis == date(2026, 11, 18)
     assert status.pieces_manquantes_libelles == ["justificatif de domicile de moins de 6 mois"]
+
+
+def test_sends_who_is_asking() -> None:
+    headers = sent_headers(Asker(address="9f2c4e", conversation="conv-42"))
+    assert headers["X-Guichet-Asker"] == "9f2c4e"
+    assert headers["X-Guichet-Conversation"] == "conv-42"
+    assert headers["Authorization"] == "Bearer secret-token"
+
+
+def test_sends_only_what_is_known_of_the_asker() -> None:
+    headers = sent_headers(Asker(conversation="conv-42"))
+    assert "X-Guichet-Asker" not in headers
+    assert headers["X-Guichet-Conversation"] == "conv-42"
+    headers = sent_headers(None)
+    assert "X-Guichet-Asker" not in headers and "X-Guichet-Conversation" not in headers
+
+
+def test_any_conversation_id_fits_in_a_header() -> None:
+    headers = sent_headers(Asker(address="a" * 300, conversation="Hélène\n 1"))
+    assert headers["X-Guichet-Conversation"] == "H%C3%A9l%C3%A8ne%0A%201"
+    assert headers["X-Guichet-Asker"].startswith("sha256:")
+    assert header_value("a" * 300) == headers["X-Guichet-Asker"], "the same value each time"
+    assert header_value("a" * 300) != header_value("a" * 301)
 
 
 def test_404_is_not_found() -> None:

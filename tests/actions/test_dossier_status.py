@@ -5,6 +5,7 @@ import string
 
 import httpx
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -16,13 +17,50 @@ from tests.actions.test_api_client import BODY
 SLOTS = {"numero_dossier": "2611000002", "date_naissance": "1961-07-04"}
 
 
-def run_action(domain: dict, handler) -> tuple[list[dict], list]:  # type: ignore[no-untyped-def]
+def run_action(  # type: ignore[no-untyped-def]
+    domain: dict, handler, tracker: Tracker | None = None
+) -> tuple[list[dict], list]:
     client = DossierApiClient(ApiSettings("http://api.test", "t"), httpx.MockTransport(handler))
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(
-        ActionCheckDossierStatus(client).run(dispatcher, make_tracker(SLOTS), domain)
-    )
+    tracker = tracker or make_tracker(SLOTS)
+    events = asyncio.run(ActionCheckDossierStatus(client).run(dispatcher, tracker, domain))
     return dispatcher.messages, events
+
+
+def tracker_from_the_door(metadata: dict | None) -> Tracker:
+    """The tracker of a conversation whose last message came through the chat door."""
+    tracker = make_tracker(SLOTS, text="4 juillet 1961")
+    tracker.sender_id = "conversation-7f3a"
+    tracker.latest_message = {**tracker.latest_message, "metadata": metadata}
+    return tracker
+
+
+def headers_sent(domain: dict, tracker: Tracker) -> httpx.Headers:
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["headers"] = request.headers
+        return httpx.Response(200, json=BODY)
+
+    messages, _ = run_action(domain, handler, tracker)
+    assert messages[0]["response"] == "utter_dossier_demarche", "the answer is unchanged"
+    return seen["headers"]
+
+
+def test_the_lookup_says_who_asks(domain: dict) -> None:
+    tracker = tracker_from_the_door({"asker": "5be1c0de", "door": "web"})
+    headers = headers_sent(domain, tracker)
+    assert headers["X-Guichet-Asker"] == "5be1c0de"
+    assert headers["X-Guichet-Conversation"] == "conversation-7f3a"
+
+
+@pytest.mark.parametrize("metadata", [None, {}, {"door": "web"}, {"asker": 12}])
+def test_without_an_asker_the_conversation_is_still_sent(
+    domain: dict, metadata: dict | None
+) -> None:
+    headers = headers_sent(domain, tracker_from_the_door(metadata))
+    assert "X-Guichet-Asker" not in headers
+    assert headers["X-Guichet-Conversation"] == "conversation-7f3a"
 
 
 def rendered(message: dict, domain: dict) -> str:
