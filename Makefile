@@ -13,6 +13,8 @@ export PYTHONPATH := $(CURDIR)
 # Rasa expands these in endpoints.yml; scripts/services.py sets the same defaults.
 export GUICHET_ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
+# endpoints.yml names it; commands that call no action (rasa test, validate) need no value.
+export GUICHET_ACTIONS_TOKEN ?=
 RASA_PATHS := --domain assistant/domain --config config.yml
 
 .PHONY: run test setup model db reset-demo domain lint format test-tools test-api test-actions validate test-stories test-e2e nlu-report

@@ -14,6 +14,14 @@ SECRET_KEYS = (
     "GUICHET_INSTRUCTION_TOKEN",
     "GUICHET_ADMIN_TOKEN",
     "GUICHET_DOB_HASH_KEY",
+    # The chat door's token to Rasa's chat channel, and the key that signs its cookies.
+    "GUICHET_CHAT_TOKEN",
+    "GUICHET_COOKIE_KEY",
+    # Rasa's token to the action server; the operators' token to Rasa's HTTP API.
+    "GUICHET_ACTIONS_TOKEN",
+    "GUICHET_RASA_TOKEN",
+    # Encrypts what the conversation store must keep for a while (the request number).
+    "GUICHET_TRACKER_KEY",
 )
 PLAIN_DEFAULTS = {"GUICHET_ENV": "development"}
 

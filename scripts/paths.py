@@ -12,6 +12,8 @@ MODEL_DIR = ROOT / "assistant" / "models"
 MODEL_PATH = MODEL_DIR / "guichet.tar.gz"
 VAR_DIR = ROOT / "var"
 LOG_DIR = ROOT / "logs"
+# Rasa's and the action server's logging: personal data masked in every record.
+LOGGING_CONFIG = ROOT / "assistant" / "logging.yml"
 
 
 def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -28,6 +30,8 @@ def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
                 "GUICHET_ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"
             ),
             "GUICHET_TRACKER_DB": env.get("GUICHET_TRACKER_DB", str(VAR_DIR / "rasa_tracker.db")),
+            # Expanded in endpoints.yml even by commands that call no action (rasa test).
+            "GUICHET_ACTIONS_TOKEN": env.get("GUICHET_ACTIONS_TOKEN", ""),
         }
     )
     env.update(extra or {})

@@ -22,8 +22,8 @@ from dotenv import dotenv_values
 from scripts.paths import (
     DEV_PYTHON,
     LOG_DIR,
+    LOGGING_CONFIG,
     MODEL_PATH,
-    RASA_BIN,
     RASA_PYTHON,
     ROOT,
     VAR_DIR,
@@ -69,8 +69,11 @@ class Service:
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        # Logs and the data each service creates are for the service user only.
+        self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.log_path.parent.chmod(0o700)
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
+        os.chmod(self.log_path, 0o600)
         self.process = subprocess.Popen(
             self.command,
             cwd=ROOT,
@@ -79,6 +82,7 @@ class Service:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            umask=0o077,
         )
         log.close()
 
@@ -145,15 +149,21 @@ def build_services(
     var_dir: Path = VAR_DIR,
     model_path: Path = MODEL_PATH,
 ) -> list[Service]:
-    """The three services in start order, wired to each other on `ports`."""
-    api_url = f"http://{HOST}:{ports.api}"
-    page_origins = [f"http://{HOST}:{ports.api}", f"http://localhost:{ports.api}"]
+    """The three services in start order, wired to each other on `ports`.
+
+    Only the API process faces people (pages and the chat door); Rasa and the action server
+    listen on loopback and answer only to the holder of their token.
+    """
+    tracker_db = var_dir / "rasa_tracker.db"
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    var_dir.chmod(0o700)
     shared = {
         **base_env,
-        "GUICHET_API_URL": api_url,
-        "GUICHET_RASA_PUBLIC_URL": f"http://{HOST}:{ports.rasa}",
+        "GUICHET_API_URL": f"http://{HOST}:{ports.api}",
+        "GUICHET_RASA_URL": f"http://{HOST}:{ports.rasa}",
         "GUICHET_ACTION_SERVER_URL": f"http://{HOST}:{ports.actions}/webhook",
-        "GUICHET_TRACKER_DB": str(var_dir / "rasa_tracker.db"),
+        "GUICHET_TRACKER_DB": str(tracker_db),
+        "GUICHET_TRACKER_DB_URL": f"sqlite:///{tracker_db}",
         "SANIC_HOST": HOST,
     }
     return [
@@ -174,8 +184,9 @@ def build_services(
         Service(
             name="actions",
             label="Serveur d'actions Rasa",
-            command=[str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "assistant.actions",
-                     "--port", str(ports.actions)],
+            command=[str(RASA_PYTHON), "-m", "assistant.action_server",
+                     "--actions", "assistant.actions", "--port", str(ports.actions),
+                     "--logging-config_file", str(LOGGING_CONFIG)],
             port=ports.actions,
             ready_path="/health",
             env=rasa_env(shared),
@@ -185,13 +196,15 @@ def build_services(
         Service(
             name="rasa",
             label="Serveur Rasa",
-            command=[str(RASA_BIN), "run", "--enable-api",
+            # The HTTP API is on only behind GUICHET_RASA_TOKEN (assistant/rasa_server.py).
+            command=[str(RASA_PYTHON), "-m", "assistant.rasa_server",
                      "--interface", HOST, "--port", str(ports.rasa),
                      "--model", str(model_path),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                     "--cors", *page_origins],
+                     "--logging-config-file", str(LOGGING_CONFIG)],
             port=ports.rasa,
-            ready_path="/status",
+            # The chat channel's health route: Rasa listens only once its model is loaded.
+            ready_path="/webhooks/chat/",
             env=rasa_env(shared),
             log_path=log_dir / "rasa.log",
             startup_seconds=180,

@@ -1,0 +1,25 @@
+"""Start `rasa run` with its HTTP API closed by the operators' token.
+
+`python -m assistant.rasa_server [rasa run options]`. Rasa takes its API token only on the
+command line, where every local user can read it (`ps`); this wrapper reads it from
+GUICHET_RASA_TOKEN and hands it to Rasa inside the process. Without a token the HTTP API
+(/conversations, /model, …) stays off: only the chat door's channel answers.
+"""
+
+import os
+import sys
+
+from rasa.__main__ import main as rasa_main
+
+
+def rasa_arguments(argv: list[str], token: str) -> list[str]:
+    """`rasa run` and its options, with the HTTP API on only behind the token."""
+    arguments = ["rasa", "run", *argv]
+    if token:
+        arguments += ["--enable-api", "--auth-token", token]
+    return arguments
+
+
+if __name__ == "__main__":
+    sys.argv = rasa_arguments(sys.argv[1:], os.environ.get("GUICHET_RASA_TOKEN", ""))
+    rasa_main()
