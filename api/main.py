@@ -1,4 +1,7 @@
-"""Build the FastAPI application: the dossier API and the static pages."""
+"""Build the FastAPI application: the dossier API, the chat door and the static pages."""
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -6,17 +9,30 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.chat_door import ChatDoor
 from api.config import get_settings
 from api.errors import http_error_handler, request_validation_handler
 from api.logging import install_redaction
 from api.middleware import BodySizeLimit
-from api.routers import admin, checklists, dossiers, events, health, pages
+from api.routers import admin, chat, checklists, dossiers, events, health
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """One chat door (its HTTP client to Rasa, its limits) and the retention job per process."""
+    settings = get_settings()
+    app.state.chat_door = ChatDoor(settings)
+    try:
+        yield
+    finally:
+        await app.state.chat_door.close()
 
 
 def create_app() -> FastAPI:
     """Assemble routers and pages from the current settings."""
     settings = get_settings()
     install_redaction()
+    development = settings.env == "development"
     app = FastAPI(
         title="Guichet — API de suivi des dossiers",
         version="1.0.0",
@@ -24,6 +40,11 @@ def create_app() -> FastAPI:
             "Suivi des demandes de permis de conduire et de carte grise, pour l'assistant "
             "Guichet. Un état n'est donné qu'avec le bon numéro et la bonne date de naissance."
         ),
+        lifespan=lifespan,
+        # The schema and its pages show every door: in development only.
+        docs_url="/docs" if development else None,
+        redoc_url="/redoc" if development else None,
+        openapi_url="/openapi.json" if development else None,
     )
     app.add_middleware(
         CORSMiddleware,
@@ -36,10 +57,10 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.include_router(health.router)
+    app.include_router(chat.router)
     app.include_router(dossiers.router)
     app.include_router(events.router)
     app.include_router(checklists.router)
     app.include_router(admin.router)
-    app.include_router(pages.router)
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="pages")
     return app

@@ -1,19 +1,10 @@
-// Chat page: sends each message to the Rasa REST channel and shows the answers.
+// Chat page: sends each message to Guichet's chat door and shows the answers.
 "use strict";
 
 const conversation = document.getElementById("conversation");
 const form = document.getElementById("chat-form");
 const input = document.getElementById("message");
 const statusLine = document.getElementById("status");
-
-function senderId() {
-  let id = sessionStorage.getItem("guichet-sender");
-  if (!id) {
-    id = crypto.randomUUID();
-    sessionStorage.setItem("guichet-sender", id);
-  }
-  return id;
-}
 
 function addMessage(who, text, buttons) {
   const item = document.createElement("li");
@@ -34,29 +25,28 @@ function addMessage(who, text, buttons) {
   item.scrollIntoView({ block: "nearest" });
 }
 
-let webhookUrl = null;
-async function webhook() {
-  if (!webhookUrl) {
-    const response = await fetch("chat-config.json");
-    webhookUrl = (await response.json()).webhook_url;
-  }
-  return webhookUrl;
-}
-
+// The server keeps the conversation in a cookie of its own: the page never handles an id.
 async function send(message, shown) {
   addMessage("Vous", shown || message);
   statusLine.textContent = "Guichet écrit…";
   try {
-    const response = await fetch(await webhook(), {
+    const response = await fetch("chat/messages", {
       method: "POST",
+      credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: senderId(), message }),
+      body: JSON.stringify({ message }),
     });
-    if (!response.ok) throw new Error(response.status);
-    for (const answer of await response.json()) {
-      addMessage("Guichet", answer.text, answer.buttons);
+    if (response.status === 413) {
+      statusLine.textContent = "Votre message est trop long. Écrivez l'essentiel en quelques phrases.";
+    } else {
+      // The assistant's answers, or the door's own (too fast, unavailable), in the same shape.
+      const answers = await response.json();
+      if (!Array.isArray(answers)) throw new Error(response.status);
+      for (const answer of answers) {
+        addMessage("Guichet", answer.text, answer.buttons);
+      }
+      statusLine.textContent = "";
     }
-    statusLine.textContent = "";
   } catch (error) {
     statusLine.textContent = "Le service ne répond pas. Réessayez dans un instant.";
   }

@@ -5,11 +5,23 @@ from tests.api.conftest import bearer
 LOOKUP = "/v1/dossiers/lookup"
 
 
-def lookup(client: TestClient, numero: str, date_naissance: str, headers=None):  # type: ignore[no-untyped-def]
+def lookup(  # type: ignore[no-untyped-def]
+    client: TestClient,
+    numero: str,
+    date_naissance: str,
+    headers=None,
+    *,
+    asker: str | None = None,
+    conversation: str | None = None,
+):
+    """POST a lookup as the assistant does, for `asker` in `conversation` when given."""
+    headers = dict(bearer() if headers is None else headers)
+    if asker is not None:
+        headers["X-Guichet-Asker"] = asker
+    if conversation is not None:
+        headers["X-Guichet-Conversation"] = conversation
     return client.post(
-        LOOKUP,
-        json={"numero": numero, "date_naissance": date_naissance},
-        headers=bearer() if headers is None else headers,
+        LOOKUP, json={"numero": numero, "date_naissance": date_naissance}, headers=headers
     )
 
 
@@ -70,4 +82,3 @@ def test_health_and_ready(client: TestClient) -> None:
 
 def test_chat_page_is_served(client: TestClient) -> None:
     assert "Guichet" in client.get("/").text
-    assert client.get("/chat-config.json").json()["webhook_url"].endswith("/webhooks/rest/webhook")

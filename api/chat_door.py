@@ -1,0 +1,207 @@
+"""The chat door: the only way from a browser or a kiosk to the assistant.
+
+It owns what a person must not choose: the conversation id (random, kept in a signed cookie),
+who is asking (a keyed hash of the edge address, passed to Rasa as message metadata, which the
+action server forwards to the dossier API), and the limits (message length, messages per
+conversation and per address per minute). Messages go to Guichet's chat channel of Rasa on
+loopback, with the door's token. What the door answers by itself comes from the Rasa domain
+(assistant/domain/porte.yml), like every other word a person reads.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from api.config import ROOT, Settings
+from api.logging import get_logger
+
+DOMAIN_DIR = ROOT / "assistant" / "domain"
+COOKIE_NAME = "guichet_conversation"
+# The action server adds this to an answer when the person asked to erase the conversation.
+FORGET_MARKER = "guichet"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
+_SPACES = re.compile(r"\s+")
+log = get_logger()
+
+
+class DoorMessages:
+    """The door's own answers and the button payloads people may send, read from the domain."""
+
+    def __init__(self, domain_dir: Path = DOMAIN_DIR) -> None:
+        self.texts: dict[str, str] = {}
+        self.payloads: set[str] = set()
+        for path in sorted(domain_dir.glob("*.yml")):
+            responses = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses")
+            for name, variations in (responses or {}).items():
+                for variation in variations:
+                    if name.startswith("utter_door_") and "channel" not in variation:
+                        self.texts.setdefault(name, variation["text"])
+                    for button in variation.get("buttons", []):
+                        # Responses escape braces for Rasa's templating: {{ is a literal {.
+                        payload = button["payload"].replace("{{", "{").replace("}}", "}")
+                        self.payloads.add(payload)
+
+    def answer(self, name: str) -> list[dict[str, Any]]:
+        """A door response in the shape of the assistant's answers."""
+        return [{"text": self.texts[name]}]
+
+
+def clean_message(text: str, allowed_payloads: set[str]) -> str:
+    """The message as the assistant should read it.
+
+    Control and invisible characters go, spaces fold. A payload ("/intent{...}") passes only
+    when it is one of the domain's buttons: a typed "/restart" or a forged slot becomes text.
+    """
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", unicodedata.normalize("NFC", text))).strip()
+    if text.startswith("/") and text not in allowed_payloads:
+        text = text.lstrip("/ ")
+    return text
+
+
+def new_conversation_id() -> str:
+    """Unguessable: 144 random bits."""
+    return secrets.token_urlsafe(18)
+
+
+class ConversationCookie:
+    """Signs conversation ids, so a browser can neither choose nor forge one."""
+
+    def __init__(self, key: str, max_age_seconds: int) -> None:
+        self._serializer = URLSafeTimedSerializer(key, salt="guichet-conversation")
+        self.max_age_seconds = max_age_seconds
+
+    def sign(self, conversation_id: str) -> str:
+        return self._serializer.dumps(conversation_id)
+
+    def read(self, value: str | None) -> str | None:
+        """The conversation id, or None for a missing, forged or expired cookie."""
+        if not value:
+            return None
+        try:
+            conversation = self._serializer.loads(value, max_age=self.max_age_seconds)
+        except BadSignature:
+            return None
+        return conversation if isinstance(conversation, str) else None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A limit was reached: wait this many seconds."""
+
+    retry_after: int
+
+
+class DoorLimits:
+    """Messages per conversation and per address per minute (moving windows)."""
+
+    def __init__(self, settings: Settings) -> None:
+        storage: Storage = (
+            RedisStorage(settings.redis_url, implementation="redispy", key_prefix="guichet-door")
+            if settings.redis_url
+            else MemoryStorage()
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._per_conversation = RateLimitItemPerMinute(settings.chat_per_conversation_per_minute)
+        self._per_address = RateLimitItemPerMinute(settings.chat_per_address_per_minute)
+
+    async def check(self, conversation: str, asker: str) -> Refusal | None:
+        for item, subject in (
+            (self._per_address, f"address:{asker}"),
+            (self._per_conversation, f"conversation:{conversation}"),
+        ):
+            if not await self._limiter.hit(item, subject):
+                stats = await self._limiter.get_window_stats(item, subject)
+                return Refusal(retry_after=max(1, int(stats.reset_time - time.time()) + 1))
+        return None
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer, or not as expected."""
+
+
+class ChatDoor:
+    """Everything a chat request needs, built once per process."""
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings
+        self.messages = DoorMessages()
+        self.limits = DoorLimits(settings)
+        self.cookie = ConversationCookie(
+            settings.cookie_key, max_age_seconds=settings.retention_days * 86_400
+        )
+        self._client = httpx.AsyncClient(
+            base_url=settings.rasa_url,
+            transport=transport,
+            timeout=httpx.Timeout(60.0, connect=5.0),
+            headers={"Authorization": f"Bearer {settings.chat_token}"},
+        )
+
+    def asker(self, address: str) -> str:
+        """Who asks, as a keyed hash of the edge address: counted, never kept in clear."""
+        key = self.settings.cookie_key.encode()
+        return hmac.new(key, f"asker:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def forward(self, conversation: str, text: str, asker: str) -> list[dict[str, Any]]:
+        """Send one message to Rasa's chat channel; return its answers as Rasa gives them."""
+        try:
+            response = await self._client.post(
+                "/webhooks/chat/webhook",
+                json={
+                    "sender": conversation,
+                    "message": text,
+                    "metadata": {"asker": asker, "door": "web"},
+                },
+            )
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(type(error).__name__) from error
+        if response.status_code != 200:
+            raise RasaUnavailable(f"status {response.status_code}")
+        answers = response.json()
+        if not isinstance(answers, list):
+            raise RasaUnavailable("unexpected body")
+        return answers
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def wants_forgetting(answers: list[dict[str, Any]]) -> bool:
+    """Whether the assistant marked this conversation for erasure."""
+    return any(
+        isinstance(answer.get("custom"), dict)
+        and isinstance(answer["custom"].get(FORGET_MARKER), dict)
+        and answer["custom"][FORGET_MARKER].get("forget") is True
+        for answer in answers
+    )
+
+
+def for_people(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only what a page shows: texts and buttons (no ids, no internal markers)."""
+    shown = []
+    for answer in answers:
+        message: dict[str, Any] = {}
+        if isinstance(answer.get("text"), str):
+            message["text"] = answer["text"]
+        buttons = [
+            {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
+            for button in answer.get("buttons") or []
+            if isinstance(button, dict)
+        ]
+        if buttons:
+            message["buttons"] = buttons
+        if message:
+            shown.append(message)
+    return shown

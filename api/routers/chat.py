@@ -1,0 +1,123 @@
+"""The public chat door's routes: one message in, the assistant's answers out.
+
+The conversation lives in a signed, HttpOnly, SameSite=Strict cookie set by the server; a
+request without a valid one starts a new conversation, never a shared one.
+"""
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from api.chat_door import (
+    COOKIE_NAME,
+    ChatDoor,
+    RasaUnavailable,
+    clean_message,
+    for_people,
+    new_conversation_id,
+    wants_forgetting,
+)
+from api.errors import VALIDATION_RESPONSE
+from api.logging import get_logger
+
+router = APIRouter(prefix="/chat", tags=["discussion"], responses=VALIDATION_RESPONSE)
+log = get_logger()
+
+
+class ChatMessage(BaseModel):
+    """What the page sends: the text typed, or a button's payload."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Longer messages get a polite answer (GUICHET_CHAT_MAX_MESSAGE_CHARS), not a 422; the
+    # request body itself is capped by GUICHET_MAX_BODY_BYTES before anything reads it.
+    message: str
+
+
+async def current_door(request: Request) -> ChatDoor:
+    return request.app.state.chat_door
+
+
+DoorDep = Annotated[ChatDoor, Depends(current_door)]
+
+
+def _edge_address(request: Request) -> str:
+    # Behind a reverse proxy, uvicorn's --forwarded-allow-ips makes this the person's address.
+    return request.client.host if request.client else "inconnu"
+
+
+def _reply(
+    door: ChatDoor,
+    conversation: str,
+    messages: list[dict[str, Any]],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    response = JSONResponse(messages, status_code=status_code, headers=headers)
+    _keep_conversation(response, door, conversation)
+    return response
+
+
+def _keep_conversation(response: Response, door: ChatDoor, conversation: str) -> None:
+    """The browser keeps the signed id for this session only; scripts on the page never see it."""
+    response.set_cookie(
+        COOKIE_NAME,
+        door.cookie.sign(conversation),
+        httponly=True,
+        samesite="strict",
+        secure=door.settings.env != "development",
+        path="/chat",
+    )
+
+
+@router.post(
+    "/messages",
+    description=(
+        "Envoie un message à l'assistant et renvoie ses réponses (textes et boutons). La "
+        "conversation est tenue par un cookie signé que le serveur pose lui-même."
+    ),
+)
+async def post_message(body: ChatMessage, request: Request, door: DoorDep) -> Response:
+    conversation = door.cookie.read(request.cookies.get(COOKIE_NAME)) or new_conversation_id()
+    asker = door.asker(_edge_address(request))
+    refusal = await door.limits.check(conversation, asker)
+    if refusal is not None:
+        return _reply(
+            door,
+            conversation,
+            door.messages.answer("utter_door_too_fast"),
+            status_code=429,
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+    text = clean_message(body.message, door.messages.payloads)
+    if not text:
+        return _reply(door, conversation, door.messages.answer("utter_door_message_empty"))
+    if len(text) > door.settings.chat_max_message_chars:
+        return _reply(door, conversation, door.messages.answer("utter_door_message_too_long"))
+    try:
+        answers = await door.forward(conversation, text, asker)
+    except RasaUnavailable as error:
+        log.error("chat door: Rasa unavailable (%s)", error)
+        return _reply(
+            door, conversation, door.messages.answer("utter_door_unavailable"), status_code=503
+        )
+    if wants_forgetting(answers):
+        # Rasa saved the conversation before answering: erase it now, then start afresh.
+        from api.retention import forget_conversation  # TEMP until retention lands
+
+        await asyncio.to_thread(forget_conversation, door.settings, conversation)
+        conversation = new_conversation_id()
+    return _reply(door, conversation, for_people(answers))
+
+
+@router.post(
+    "/new",
+    status_code=204,
+    description="Commence une nouvelle conversation (borne : un nouveau visiteur).",
+)
+async def new_conversation(door: DoorDep) -> Response:
+    response = Response(status_code=204)
+    _keep_conversation(response, door, new_conversation_id())
+    return response
