@@ -1,15 +1,15 @@
 """The real stack for end-to-end tests: API, action server and Rasa, as `make run` starts them.
 
 It runs once per test session on free ports, with its own seeded database, tracker store and
-logs in a temporary folder.
+logs in a temporary folder. People talk to it as a browser does: through the chat door.
 """
 
 import secrets
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,8 +25,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class RunningStack:
+    """Where the running stack listens, and the secrets it was given."""
+
+    ports: Ports
+    env: dict[str, str]
+    workdir: Path
+
+    @property
+    def door_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}/chat/messages"
+
+    @property
+    def rasa_base(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rasa}"
+
+    @property
+    def tracker_db(self) -> Path:
+        return self.workdir / "rasa_tracker.db"
+
+
+SECRETS = (
+    "GUICHET_ASSISTANT_TOKEN",
+    "GUICHET_INSTRUCTION_TOKEN",
+    "GUICHET_ADMIN_TOKEN",
+    "GUICHET_DOB_HASH_KEY",
+    "GUICHET_CHAT_TOKEN",
+    "GUICHET_COOKIE_KEY",
+    "GUICHET_ACTIONS_TOKEN",
+    "GUICHET_RASA_TOKEN",
+    "GUICHET_TRACKER_KEY",
+)
+
+
 @pytest.fixture(scope="session")
-def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     if not MODEL_PATH.exists():
         pytest.fail(f"no trained model at {MODEL_PATH}: run `make model` first")
     workdir = tmp_path_factory.mktemp("stack")
@@ -35,10 +69,7 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "HOME": str(Path.home()),
         "DATABASE_URL": f"sqlite:///{workdir / 'guichet.db'}",
         "GUICHET_ENV": "development",
-        "GUICHET_ASSISTANT_TOKEN": secrets.token_urlsafe(24),
-        "GUICHET_INSTRUCTION_TOKEN": secrets.token_urlsafe(24),
-        "GUICHET_ADMIN_TOKEN": secrets.token_urlsafe(24),
-        "GUICHET_DOB_HASH_KEY": secrets.token_urlsafe(24),
+        **{name: secrets.token_urlsafe(24) for name in SECRETS},
     }
     seed = subprocess.run(
         [sys.executable, "-m", "api.seed"], env=env, capture_output=True, text=True
@@ -48,23 +79,26 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     services = build_services(ports, env, log_dir=workdir / "logs", var_dir=workdir)
     try:
         with running(services):
-            yield f"http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook"
+            yield RunningStack(ports, env, workdir)
     except StackError as error:
         pytest.fail(str(error))
 
 
-class Person:
-    """One conversation over the REST channel."""
+@pytest.fixture(scope="session")
+def door_url(stack: RunningStack) -> str:
+    return stack.door_url
 
-    def __init__(self, rasa_url: str) -> None:
-        self.rasa_url = rasa_url
-        self.sender = uuid.uuid4().hex
+
+class Person:
+    """One browser talking to the chat door: its conversation lives in the door's cookie."""
+
+    def __init__(self, door_url: str) -> None:
+        self.door_url = door_url
+        self.browser = httpx.Client(timeout=60)
 
     def answers(self, message: str) -> list[dict]:
-        """Send `message`; return the answer's messages as Rasa sends them (never empty)."""
-        response = httpx.post(
-            self.rasa_url, json={"sender": self.sender, "message": message}, timeout=60
-        )
+        """Send `message`; return the answer's messages as the door sends them (never empty)."""
+        response = self.browser.post(self.door_url, json={"message": message})
         response.raise_for_status()
         answers = response.json()
         assert answers, f"no answer to {message!r}"
@@ -83,5 +117,5 @@ class Person:
 
 
 @pytest.fixture
-def person(rasa_url: str) -> Person:
-    return Person(rasa_url)
+def person(door_url: str) -> Person:
+    return Person(door_url)

@@ -3,55 +3,55 @@
 from tests.e2e.conftest import Person
 
 
-def converse(rasa_url: str, messages: list[str]) -> list[str]:
+def converse(door_url: str, messages: list[str]) -> list[str]:
     """Hold one conversation; return the texts of the last answer."""
-    return Person(rasa_url).conversation(messages)
+    return Person(door_url).conversation(messages)
 
 
-def test_greeting(rasa_url: str) -> None:
-    assert "Guichet" in " ".join(converse(rasa_url, ["Bonjour"]))
+def test_greeting(door_url: str) -> None:
+    assert "Guichet" in " ".join(converse(door_url, ["Bonjour"]))
 
 
-def test_incomplete_dossier_names_the_proof_of_address(rasa_url: str) -> None:
+def test_incomplete_dossier_names_the_proof_of_address(door_url: str) -> None:
     answer = " ".join(
-        converse(rasa_url, ["Bonjour", "Où en est mon dossier ?", "2611000002", "04/07/1961"])
+        converse(door_url, ["Bonjour", "Où en est mon dossier ?", "2611000002", "04/07/1961"])
     )
     assert "justificatif de domicile" in answer
     assert "incomplète" in answer
 
 
-def test_refused_dossier_names_the_roadworthiness_test(rasa_url: str) -> None:
+def test_refused_dossier_names_the_roadworthiness_test(door_url: str) -> None:
     answer = " ".join(
-        converse(rasa_url, ["Bonjour", "Où en est mon dossier ?", "2611000006", "02/09/1940"])
+        converse(door_url, ["Bonjour", "Où en est mon dossier ?", "2611000006", "02/09/1940"])
     )
     assert "contrôle technique" in answer
     assert "refusée" in answer
 
 
-def test_dossier_under_review(rasa_url: str) -> None:
+def test_dossier_under_review(door_url: str) -> None:
     answer = " ".join(
-        converse(rasa_url, ["Bonjour", "Où en est mon dossier ?", "2611000001", "12/03/1948"])
+        converse(door_url, ["Bonjour", "Où en est mon dossier ?", "2611000001", "12/03/1948"])
     )
     assert "en cours d'instruction" in answer
 
 
-def test_wrong_birth_date_reveals_nothing(rasa_url: str) -> None:
-    wrong = converse(rasa_url, ["Bonjour", "Où en est mon dossier ?", "2611000002", "05/07/1961"])
-    unknown = converse(rasa_url, ["Bonjour", "Où en est mon dossier ?", "9911000002", "04/07/1961"])
+def test_wrong_birth_date_reveals_nothing(door_url: str) -> None:
+    wrong = converse(door_url, ["Bonjour", "Où en est mon dossier ?", "2611000002", "05/07/1961"])
+    unknown = converse(door_url, ["Bonjour", "Où en est mon dossier ?", "9911000002", "04/07/1961"])
     assert wrong == unknown
     text = " ".join(wrong)
     assert "Je ne trouve pas" in text
     assert "justificatif" not in text and "renouvellement" not in text
 
 
-def test_number_in_the_first_sentence_and_a_date_in_words(rasa_url: str) -> None:
-    answer = " ".join(converse(rasa_url, ["ou en e mon dosier 26 11 000 006", "2 septembre 1940"]))
+def test_number_in_the_first_sentence_and_a_date_in_words(door_url: str) -> None:
+    answer = " ".join(converse(door_url, ["ou en e mon dosier 26 11 000 006", "2 septembre 1940"]))
     assert "contrôle technique" in answer
 
 
-def test_invalid_answers_are_explained_then_accepted(rasa_url: str) -> None:
+def test_invalid_answers_are_explained_then_accepted(door_url: str) -> None:
     sender_messages = ["suivi de ma demande de permis", "hein", "2611000001", "le 12", "12031948"]
-    answer = " ".join(converse(rasa_url, sender_messages))
+    answer = " ".join(converse(door_url, sender_messages))
     assert "en cours d'instruction" in answer
 
 
