@@ -60,3 +60,15 @@ form.addEventListener("submit", (event) => {
   input.value = "";
   send(message);
 });
+
+// A new visitor (kiosk) or a fresh start: the server hands out a new conversation.
+document.getElementById("new-conversation").addEventListener("click", async () => {
+  try {
+    await fetch("chat/new", { method: "POST", credentials: "same-origin" });
+    conversation.replaceChildren();
+    statusLine.textContent = "Nouvelle conversation.";
+  } catch (error) {
+    statusLine.textContent = "Le service ne répond pas. Réessayez dans un instant.";
+  }
+  input.focus();
+});
