@@ -6,6 +6,7 @@ A port already taken is reported before anything starts; Ctrl-C stops everything
 """
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -155,6 +156,14 @@ def build_services(
     listen on loopback and answer only to the holder of their token.
     """
     tracker_db = var_dir / "rasa_tracker.db"
+    # The door limits per address: it believes X-Forwarded-For only from the reverse proxies
+    # named here (a deployment's), never from whoever connects.
+    proxies = base_env.get("GUICHET_TRUSTED_PROXIES", "")
+    proxy_options = (
+        f"--proxy-headers --forwarded-allow-ips {shlex.quote(proxies)}"
+        if proxies
+        else "--no-proxy-headers"
+    )
     var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     var_dir.chmod(0o700)
     shared = {
@@ -174,7 +183,7 @@ def build_services(
             # load starts at once.
             command=["/bin/sh", "-c",
                      f'"{DEV_PYTHON}" -m api.seed && exec "{DEV_PYTHON}" -m uvicorn api.asgi:app'
-                     f" --host {HOST} --port {ports.api} --no-access-log"],
+                     f" --host {HOST} --port {ports.api} --no-access-log {proxy_options}"],
             port=ports.api,
             ready_path="/ready",
             env=shared,
