@@ -11,6 +11,7 @@ The patterns find *spans* to hide, where the parsers of `assistant.actions.norma
 parsers rightly refuse as dates of birth or request numbers.
 """
 
+import ipaddress
 import logging
 import re
 import traceback
@@ -22,7 +23,8 @@ PHONE_MASK = "[téléphone]"
 NUMBER_MASK = "[numéro]"
 PLATE_MASK = "[plaque]"
 EMAIL_MASK = "[courriel]"
-MASKS = frozenset({DATE_MASK, PHONE_MASK, NUMBER_MASK, PLATE_MASK, EMAIL_MASK})
+IP_MASK = "[adresse IP]"
+MASKS = frozenset({DATE_MASK, PHONE_MASK, NUMBER_MASK, PLATE_MASK, EMAIL_MASK, IP_MASK})
 
 # Ordinary and non-breaking spaces (French typing puts U+202F before some signs).
 _SPACE = "[ \u00a0\u202f]"
@@ -96,10 +98,28 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-def _mask_digits(text: str) -> str:
+_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
+
+
+def _mask_pieces(text: str) -> str:
     for pattern, mask in _RULES:
         text = pattern.sub(mask, text)
     return text
+
+
+def _mask_digits(text: str) -> str:
+    """Apply the rules; IPv4 addresses are masked whole, but the servers' own (loopback,
+    private, 0.0.0.0) stay readable, as in "Starting Rasa server on http://127.0.0.1:5005"."""
+    pieces, kept_until = [], 0
+    for match in _IPV4.finditer(text):
+        try:
+            address = ipaddress.IPv4Address(match[0])
+        except ValueError:
+            continue  # not an address (300.1.2.3): the other rules decide
+        own = address.is_private or address.is_loopback or address.is_unspecified
+        pieces += [_mask_pieces(text[kept_until : match.start()]), match[0] if own else IP_MASK]
+        kept_until = match.end()
+    return "".join(pieces) + _mask_pieces(text[kept_until:])
 
 
 @cache
@@ -113,10 +133,12 @@ def _spoken_numbers_reader() -> Callable[[str], str] | None:
 
 
 def mask_personal_data(text: str) -> str:
-    """`text` with dates, phone numbers, e-mail addresses, plates and long numbers masked.
+    """`text` with dates, phone numbers, e-mail addresses, plates, long numbers and public
+    IP addresses masked.
 
     Each is replaced by a short French marker ("[date]", "[téléphone]", "[numéro]",
-    "[plaque]", "[courriel]"); other words and small numbers are left as they are. Numbers
+    "[plaque]", "[courriel]", "[adresse IP]"); other words and small numbers are left as
+    they are. Numbers
     said in words are masked too where they can be read: the text then comes back with its
     numbers in digits, since the markers cannot be placed in the words.
     """

@@ -46,6 +46,7 @@ MASKED = [
     ("ab123cd", "[plaque]"),
     ("1234 AB 56", "[plaque]"),
     ("jean.dupont@example.fr", "[courriel]"),
+    ("from 81.56.12.7 to 127.0.0.1:5005", "from [adresse IP] to 127.0.0.1:5005"),
     # Numbers said in words, as speech recognition writes them.
     ("quatre juillet mille neuf cent soixante et un", "[date]"),
     ("vingt six onze zéro zéro zéro zéro zéro deux", "[numéro]"),
@@ -64,6 +65,8 @@ KEPT = [
     "10 000 €",
     "en 1961",
     "Rasa 3.6.21",
+    "Starting Rasa server on http://127.0.0.1:5005",
+    "Action endpoint is up and running on http://0.0.0.0:5055",
     "le 123 de la rue",
     "Où en est mon dossier ?",
     "renouvellement du permis",
