@@ -98,28 +98,37 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
+# Kept as they are, and out of the rules' reach: decimals such as Rasa's confidences
+# ("0.9876543" in debug logs) and the servers' own IPv4 addresses; public ones are masked.
+_SHIELDED = re.compile(r"(?<![\d.])(?:\d{1,3}(?:\.\d{1,3}){3}|\d{1,3}\.\d+)(?![\d.])")
 
 
-def _mask_pieces(text: str) -> str:
+def _shielded(token: str) -> str | None:
+    """What a decimal or an IPv4 address becomes, or None to let the rules decide."""
+    if token.count(".") == 1:
+        return token
+    try:
+        address = ipaddress.IPv4Address(token)
+    except ValueError:
+        return None  # not an address ("26.11.000.002"): maybe a request number
+    own = address.is_private or address.is_loopback or address.is_unspecified
+    return token if own else IP_MASK
+
+
+def _apply_rules(text: str) -> str:
     for pattern, mask in _RULES:
         text = pattern.sub(mask, text)
     return text
 
 
 def _mask_digits(text: str) -> str:
-    """Apply the rules; IPv4 addresses are masked whole, but the servers' own (loopback,
-    private, 0.0.0.0) stay readable, as in "Starting Rasa server on http://127.0.0.1:5005"."""
-    pieces, kept_until = [], 0
-    for match in _IPV4.finditer(text):
-        try:
-            address = ipaddress.IPv4Address(match[0])
-        except ValueError:
-            continue  # not an address (300.1.2.3): the other rules decide
-        own = address.is_private or address.is_loopback or address.is_unspecified
-        pieces += [_mask_pieces(text[kept_until : match.start()]), match[0] if own else IP_MASK]
-        kept_until = match.end()
-    return "".join(pieces) + _mask_pieces(text[kept_until:])
+    pieces, done_until = [], 0
+    for match in _SHIELDED.finditer(text):
+        replacement = _shielded(match[0])
+        if replacement is not None:
+            pieces += [_apply_rules(text[done_until : match.start()]), replacement]
+            done_until = match.end()
+    return "".join(pieces) + _apply_rules(text[done_until:])
 
 
 @cache

@@ -67,6 +67,7 @@ KEPT = [
     "Rasa 3.6.21",
     "Starting Rasa server on http://127.0.0.1:5005",
     "Action endpoint is up and running on http://0.0.0.0:5055",
+    '"confidence": 0.9876543',
     "le 123 de la rue",
     "Où en est mon dossier ?",
     "renouvellement du permis",
