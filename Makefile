@@ -17,14 +17,14 @@ export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 export GUICHET_ACTIONS_TOKEN ?=
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run test setup model db reset-demo domain lint format test-tools test-api test-actions validate test-stories test-e2e nlu-report
+.PHONY: run test setup model db reset-demo domain lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy nlu-report
 
 ## run: install what is missing, train if needed, start everything (the API seeds the database)
 run: setup model
 	@$(PY) -m scripts.services
 
 ## test: everything CI checks, in order from cheapest to slowest
-test: setup lint test-tools test-nlu test-actions test-api validate model test-stories test-e2e
+test: setup lint test-tools test-nlu test-actions test-privacy test-api validate model test-stories test-e2e
 	@echo "[test] Tout est passé."
 
 setup:
@@ -58,6 +58,10 @@ test-nlu: setup
 
 test-actions: setup
 	@$(RASA_PY) -m pytest -q tests/actions
+
+## test-privacy: masking, the redacting tracker store and the log filter (Rasa environment)
+test-privacy: setup
+	@$(RASA_PY) -m pytest -q tests/privacy
 
 test-api: setup
 	@$(PY) -m pytest -q tests/api
