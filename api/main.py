@@ -1,5 +1,6 @@
 """Build the FastAPI application: the dossier API, the chat door and the static pages."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,7 @@ from api.config import get_settings
 from api.errors import http_error_handler, request_validation_handler
 from api.logging import install_redaction
 from api.middleware import BodySizeLimit
+from api.retention import retention_loop
 from api.routers import admin, chat, checklists, dossiers, events, health
 
 
@@ -22,9 +24,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """One chat door (its HTTP client to Rasa, its limits) and the retention job per process."""
     settings = get_settings()
     app.state.chat_door = ChatDoor(settings)
+    retention = asyncio.create_task(retention_loop(settings))
     try:
         yield
     finally:
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
         await app.state.chat_door.close()
 
 

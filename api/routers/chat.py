@@ -22,6 +22,7 @@ from api.chat_door import (
 )
 from api.errors import VALIDATION_RESPONSE
 from api.logging import get_logger
+from api.retention import forget_conversation
 
 router = APIRouter(prefix="/chat", tags=["discussion"], responses=VALIDATION_RESPONSE)
 log = get_logger()
@@ -105,8 +106,6 @@ async def post_message(body: ChatMessage, request: Request, door: DoorDep) -> Re
         )
     if wants_forgetting(answers):
         # Rasa saved the conversation before answering: erase it now, then start afresh.
-        from api.retention import forget_conversation  # TEMP until retention lands
-
         await asyncio.to_thread(forget_conversation, door.settings, conversation)
         conversation = new_conversation_id()
     return _reply(door, conversation, for_people(answers))

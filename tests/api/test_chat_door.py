@@ -4,6 +4,7 @@ The real door in front of the real Rasa is tested end to end (tests/e2e/test_doo
 """
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,3 +209,32 @@ def test_docs_are_served_in_development_only(door, monkeypatch):
     production = TestClient(create_app())
     assert production.get("/docs").status_code == 404
     assert production.get("/openapi.json").status_code == 404
+
+
+def test_a_conversation_the_person_asked_to_erase_is_deleted_and_replaced(door, rasa, tmp_path):
+    say(door, "bonjour")
+    erased = rasa.requests[0]["sender"]
+    with sqlite3.connect(tmp_path / "tracker.db") as tracker:
+        tracker.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT,"
+            " timestamp FLOAT, intent_name TEXT, action_name TEXT, data TEXT)"
+        )
+        for sender in (erased, erased, "someone-else"):
+            tracker.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, data)"
+                " VALUES (?, 'user', 0, '{}')",
+                (sender,),
+            )
+    rasa.answers = [
+        {"recipient_id": erased, "text": "C'est effacé."},
+        {"recipient_id": erased, "custom": {"guichet": {"forget": True}}},
+    ]
+
+    assert say(door, "oui").json() == [{"text": "C'est effacé."}]
+
+    with sqlite3.connect(tmp_path / "tracker.db") as tracker:
+        senders = [row[0] for row in tracker.execute("SELECT sender_id FROM events")]
+    assert senders == ["someone-else"]
+    rasa.answers = [{"recipient_id": "x", "text": "Bonjour !"}]
+    say(door, "bonjour")
+    assert rasa.requests[-1]["sender"] != erased
