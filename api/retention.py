@@ -151,8 +151,8 @@ def purge_conversations(tracker_db_url: str, cutoff: datetime) -> int:
             .returning(tracker_events.c.sender_id)
         )
         while True:
-            # One statement per batch: a conversation that gets a new event meanwhile is
-            # either deleted whole before it, or no longer old when the statement runs.
+            # One statement per batch, atomic. A conversation that gets a new event during
+            # that statement may keep that event alone, like a conversation just begun.
             with engine.begin() as connection:
                 senders = set(connection.scalars(statement))
             if not senders:
