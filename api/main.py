@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,23 +20,30 @@ from api.retention import retention_loop
 from api.routers import admin, chat, checklists, dossiers, events, health
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+def build_lifespan(rasa_transport: httpx.AsyncBaseTransport | None = None):  # type: ignore[no-untyped-def]
     """One chat door (its HTTP client to Rasa, its limits) and the retention job per process."""
-    settings = get_settings()
-    app.state.chat_door = ChatDoor(settings)
-    retention = asyncio.create_task(retention_loop(settings))
-    try:
-        yield
-    finally:
-        retention.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retention
-        await app.state.chat_door.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = get_settings()
+        app.state.chat_door = ChatDoor(settings, transport=rasa_transport)
+        retention = asyncio.create_task(retention_loop(settings))
+        try:
+            yield
+        finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
+            await app.state.chat_door.close()
+
+    return lifespan
 
 
-def create_app() -> FastAPI:
-    """Assemble routers and pages from the current settings."""
+def create_app(rasa_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Assemble routers and pages from the current settings.
+
+    `rasa_transport` replaces the network between the chat door and Rasa (tests only).
+    """
     settings = get_settings()
     install_redaction()
     development = settings.env == "development"
@@ -46,7 +54,7 @@ def create_app() -> FastAPI:
             "Suivi des demandes de permis de conduire et de carte grise, pour l'assistant "
             "Guichet. Un état n'est donné qu'avec le bon numéro et la bonne date de naissance."
         ),
-        lifespan=lifespan,
+        lifespan=build_lifespan(rasa_transport),
         # The schema and its pages show every door: in development only.
         docs_url="/docs" if development else None,
         redoc_url="/redoc" if development else None,

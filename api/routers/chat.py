@@ -37,6 +37,38 @@ class ChatMessage(BaseModel):
     message: str
 
 
+class ChatButton(BaseModel):
+    """A choice offered: show the title, send the payload back when it is chosen."""
+
+    title: str
+    payload: str
+
+
+class ChatAnswer(BaseModel):
+    """One message of the assistant, as the page shows it."""
+
+    text: str | None = None
+    buttons: list[ChatButton] | None = None
+
+
+ANSWERS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": list[ChatAnswer],
+        "description": "Trop de messages en peu de temps : la réponse dit d'attendre.",
+        "headers": {
+            "Retry-After": {
+                "description": "Secondes à attendre avant de réessayer.",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
+    503: {
+        "model": list[ChatAnswer],
+        "description": "L'assistant ne répond pas : la réponse dit quoi faire.",
+    },
+}
+
+
 async def current_door(request: Request) -> ChatDoor:
     return request.app.state.chat_door
 
@@ -75,6 +107,8 @@ def _keep_conversation(response: Response, door: ChatDoor, conversation: str) ->
 
 @router.post(
     "/messages",
+    response_model=list[ChatAnswer],
+    responses=ANSWERS_RESPONSES,
     description=(
         "Envoie un message à l'assistant et renvoie ses réponses (textes et boutons). La "
         "conversation est tenue par un cookie signé que le serveur pose lui-même."
@@ -114,9 +148,15 @@ async def post_message(body: ChatMessage, request: Request, door: DoorDep) -> Re
 @router.post(
     "/new",
     status_code=204,
-    description="Commence une nouvelle conversation (borne : un nouveau visiteur).",
+    description=(
+        "Efface la conversation en cours et en commence une nouvelle (borne : le visiteur "
+        "suivant ne voit rien du précédent)."
+    ),
 )
-async def new_conversation(door: DoorDep) -> Response:
+async def new_conversation(request: Request, door: DoorDep) -> Response:
+    previous = door.cookie.read(request.cookies.get(COOKIE_NAME))
+    if previous is not None:
+        await asyncio.to_thread(forget_conversation, door.settings, previous)
     response = Response(status_code=204)
     _keep_conversation(response, door, new_conversation_id())
     return response

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.chat_door import COOKIE_NAME, ChatDoor, DoorMessages, clean_message
+from api.chat_door import COOKIE_NAME, DoorMessages, clean_message
 from api.config import get_settings
 from api.main import create_app
 from tests.api.conftest import TOKENS, clear_caches, dispose_engines, empty_database
@@ -52,13 +52,24 @@ def door(rasa: FakeRasa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         monkeypatch.setenv("GUICHET_REDIS_URL", "")
         monkeypatch.setenv("GUICHET_CHAT_PER_CONVERSATION_PER_MINUTE", "5")
         clear_caches()
-        with TestClient(create_app()) as client:
-            client.app.state.chat_door = ChatDoor(
-                get_settings(), transport=httpx.MockTransport(rasa)
-            )
+        with TestClient(create_app(rasa_transport=httpx.MockTransport(rasa))) as client:
             yield client
         dispose_engines()
         clear_caches()
+
+
+def store_events(path: Path, senders: list[str]) -> None:
+    """A tracker store holding one event per sender given, in Rasa's SQL table layout."""
+    with sqlite3.connect(path) as tracker:
+        tracker.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT,"
+            " timestamp FLOAT, intent_name TEXT, action_name TEXT, data TEXT)"
+        )
+        tracker.executemany(
+            "INSERT INTO events (sender_id, type_name, timestamp, data)"
+            " VALUES (?, 'user', 0, '{}')",
+            [(sender,) for sender in senders],
+        )
 
 
 def say(client: TestClient, message: str) -> httpx.Response:
@@ -214,17 +225,7 @@ def test_docs_are_served_in_development_only(door, monkeypatch):
 def test_a_conversation_the_person_asked_to_erase_is_deleted_and_replaced(door, rasa, tmp_path):
     say(door, "bonjour")
     erased = rasa.requests[0]["sender"]
-    with sqlite3.connect(tmp_path / "tracker.db") as tracker:
-        tracker.execute(
-            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT,"
-            " timestamp FLOAT, intent_name TEXT, action_name TEXT, data TEXT)"
-        )
-        for sender in (erased, erased, "someone-else"):
-            tracker.execute(
-                "INSERT INTO events (sender_id, type_name, timestamp, data)"
-                " VALUES (?, 'user', 0, '{}')",
-                (sender,),
-            )
+    store_events(tmp_path / "tracker.db", [erased, erased, "someone-else"])
     rasa.answers = [
         {"recipient_id": erased, "text": "C'est effacé."},
         {"recipient_id": erased, "custom": {"guichet": {"forget": True}}},
@@ -238,3 +239,16 @@ def test_a_conversation_the_person_asked_to_erase_is_deleted_and_replaced(door, 
     rasa.answers = [{"recipient_id": "x", "text": "Bonjour !"}]
     say(door, "bonjour")
     assert rasa.requests[-1]["sender"] != erased
+
+
+def test_a_new_visitor_erases_the_previous_conversation(door, rasa, tmp_path):
+    say(door, "bonjour")
+    previous = rasa.requests[0]["sender"]
+    store_events(tmp_path / "tracker.db", [previous])
+
+    assert door.post("/chat/new").status_code == 204
+
+    with sqlite3.connect(tmp_path / "tracker.db") as tracker:
+        assert tracker.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    say(door, "bonjour")
+    assert rasa.requests[-1]["sender"] != previous
