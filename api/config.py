@@ -51,14 +51,27 @@ class Settings(BaseSettings):
     tracker_db_url: str = f"sqlite:///{ROOT / 'var' / 'rasa_tracker.db'}"
     retention_days: int = Field(default=30, ge=1)
     retention_interval_seconds: int = Field(default=3600, ge=10)
-    # Attempt limits, shared by every worker: in the database, or in Redis when this is set.
+    # --- Attempt limits of the dossier lookup (api/ratelimit.py, docs/limits.md). Counters are
+    # shared by every worker: in the database, or in Redis when redis_url is set.
     redis_url: str = ""
     redis_prefix: str = "guichet"
-    lookup_max_failures: int = Field(default=5, ge=1)
-    lookup_failure_window_seconds: int = Field(default=900, ge=1)
-    lookup_lock_seconds: int = Field(default=900, ge=1)
-    # Every lookup of the assistant comes from its action server: size this for its traffic.
-    lookup_client_per_minute: int = Field(default=120, ge=1)
+    # Floods (moving windows of the `limits` library, in memory or in Redis): lookups per
+    # minute per asker address, and per conversation.
+    lookup_asker_per_minute: int = Field(default=30, ge=1)
+    lookup_conversation_per_minute: int = Field(default=10, ge=1)
+    # Wrong dates from one asker on one number: this many free, then a delay before the next
+    # try that starts at lookup_first_delay_seconds and doubles up to lookup_max_delay_seconds.
+    lookup_free_failures: int = Field(default=3, ge=1)
+    lookup_first_delay_seconds: int = Field(default=60, ge=1)
+    lookup_max_delay_seconds: int = Field(default=3600, ge=1)
+    # Wrong dates from one asker across numbers, per window (enumeration).
+    lookup_asker_max_failures: int = Field(default=20, ge=1)
+    # Wrong dates on one number from every asker, per window, past which the number is under
+    # attack: an asker that already failed on it may no longer try it.
+    lookup_numero_attack_failures: int = Field(default=30, ge=1)
+    # How long failures are remembered: the window of the two limits above, the life of a
+    # (asker, number) counter after its last failure, and of an attack after its last failure.
+    lookup_failure_memory_seconds: int = Field(default=86_400, ge=60)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
 
     @model_validator(mode="after")

@@ -78,24 +78,33 @@ class Checklist(Base):
 
 
 class AttemptCounter(Base):
-    """A fixed-window counter of the attempt limiter (database backend).
+    """One counter of the attempt limiter (database backend); see api/ratelimit.py.
 
-    Times are epoch seconds so that one atomic upsert compares them the same way on SQLite and
-    PostgreSQL. `attempts` counts verifications under way or failed in the window, `failures`
-    only the failed ones.
+    `subject` is a keyed hash of what is counted (an asker, a number, or both), never the
+    number or the address itself. Times are epoch seconds, so that every backend compares them
+    alike. A row whose `expires_at` is past holds nothing any more: `purge_expired` deletes it.
     """
 
     __tablename__ = "attempt_counters"
 
-    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
-    attempts: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Wrong dates counted until `window_ends`.
     failures: Mapped[int] = mapped_column(Integer)
     window_ends: Mapped[float] = mapped_column(Float)
-    locked_until: Mapped[float | None] = mapped_column(Float, default=None)
+    # Verifications under way (each holds a slot), until `pending_until` at the latest.
+    pending: Mapped[int] = mapped_column(Integer)
+    pending_until: Mapped[float] = mapped_column(Float)
+    # A delay (asker and number) or an attack (number) lasts until then.
+    blocked_until: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class LookupLock(Base):
-    """A number locked after too many failed verifications: kept as a record, whatever backend."""
+    """A number found under attack (too many wrong dates from every asker), for the back office.
+
+    Kept whatever the counters' backend. `locked_until` is when its strict mode would end
+    without further wrong dates; each one pushes the end back.
+    """
 
     __tablename__ = "lookup_locks"
 

@@ -1,7 +1,8 @@
 """A fresh, migrated and seeded database per test, on SQLite and (when reachable) PostgreSQL.
 
-PostgreSQL runs on CI machines on its standard local port. Elsewhere its tests are skipped
-with the reason, unless REQUIRE_SERVICES=1 makes a missing server a failure.
+PostgreSQL and Redis run on CI machines on their standard local ports. Elsewhere their tests
+are skipped with the reason, unless REQUIRE_SERVICES=1 makes a missing server a failure.
+`limited_client` runs a test once per home of the attempt counters: SQLite, PostgreSQL, Redis.
 """
 
 import os
@@ -110,18 +111,62 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-@pytest.fixture
-def settings_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point the API at the test database with known tokens."""
+def point_api_at(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the API at `database_url` with known tokens, counters in the database."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     for key, value in TOKENS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("GUICHET_ENV", "development")
     monkeypatch.setenv("GUICHET_REDIS_URL", "")  # the database limiter unless a test says so
     clear_caches()
+
+
+def delete_redis_keys(url: str, prefix: str) -> None:
+    with redis.Redis.from_url(url) as client:
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def settings_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the API at the test database with known tokens."""
+    point_api_at(database_url, monkeypatch)
     yield
     dispose_engines()
     clear_caches()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "redis"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The API with its attempt counters in each home: SQLite, PostgreSQL, or Redis (with the
+    dossiers in SQLite). Redis keys get a prefix of their own, deleted afterwards."""
+    kind = request.param
+    with empty_database("sqlite" if kind == "redis" else kind, tmp_path) as database_url:
+        point_api_at(database_url, monkeypatch)
+        prefix = f"guichet-test-{uuid.uuid4().hex[:8]}"
+        if kind == "redis":
+            monkeypatch.setenv("GUICHET_REDIS_URL", request.getfixturevalue("redis_url"))
+            monkeypatch.setenv("GUICHET_REDIS_PREFIX", prefix)
+            clear_caches()
+        try:
+            yield kind
+        finally:
+            dispose_engines()
+            clear_caches()
+            if kind == "redis":
+                delete_redis_keys(REDIS_TEST_URL, prefix)
+
+
+@pytest.fixture
+def limited_client(backend: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """A client of the seeded API, once per home of the attempt counters."""
+    monkeypatch.setattr("sys.argv", ["api.seed"])
+    seed_main()
+    with TestClient(create_app()) as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -70,6 +70,14 @@ def test_missing_or_wrong_token_is_401(client: TestClient) -> None:
     assert lookup(client, "2611000002", "1961-07-04", headers=admin_token).status_code == 401
 
 
+def test_who_asks_is_optional_and_bounded(client: TestClient) -> None:
+    ok = lookup(client, "2611000002", "1961-07-04", asker="5be1c0de", conversation="conv-1")
+    assert ok.status_code == 200
+    assert lookup(client, "2611000002", "1961-07-04", asker="").status_code == 200
+    too_long = lookup(client, "2611000002", "1961-07-04", asker="a" * 257)
+    assert too_long.status_code == 422
+
+
 def test_malformed_body_is_422(client: TestClient) -> None:
     assert lookup(client, "2611000002", "04/07/1961").status_code == 422
     assert lookup(client, "!!", "1961-07-04").status_code == 422

@@ -1,10 +1,10 @@
-"""Anti-enumeration and attempt limits of the lookup, on SQLite and PostgreSQL (and Redis)."""
+"""Anti-enumeration and attempt limits of the lookup, through HTTP, with the counters in
+SQLite, PostgreSQL and Redis (`limited_client`)."""
 
 import gc
 import statistics
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,101 +12,239 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy import select
 
+from api.config import get_settings
 from api.db import get_counter_engine, get_sessionmaker
 from api.models import AttemptCounter, LookupLock
-from api.ratelimit import numero_subject
+from api.ratelimit import Asker, Counter, get_limiter
 from tests.api.conftest import bearer
 from tests.api.test_lookup import lookup
 
+NUMERO = "2611000003"
 RIGHT_DATE = "1955-11-30"  # of 2611000003
 
 
-def test_five_wrong_dates_lock_the_number_even_for_the_right_date(client: TestClient) -> None:
-    for day in range(1, 6):
-        assert lookup(client, "2611000003", f"1955-11-0{day}").status_code == 404
-    locked = lookup(client, "2611000003", RIGHT_DATE)
-    assert locked.status_code == 429
-    assert 890 <= int(locked.headers["Retry-After"]) <= 900
+def wrong_date(i: int) -> str:
+    return f"1956-{i // 28 % 12 + 1:02d}-{i % 28 + 1:02d}"
+
+
+def stored_counters() -> dict[str, str]:
+    """Every attempt counter as stored, subject (or Redis key) -> its whole content as text."""
+    settings = get_settings()
+    if not settings.redis_url:
+        with get_counter_engine().connect() as connection:
+            rows = connection.execute(select(AttemptCounter.__table__)).mappings().all()
+        return {row["subject"]: repr(dict(row)) for row in rows}
+    with Redis.from_url(settings.redis_url) as redis:
+        return {
+            key.decode(): repr(redis.hgetall(key) if redis.type(key) == b"hash" else b"list")
+            for key in redis.scan_iter(f"{settings.redis_prefix}:*")
+        }
+
+
+def pair_counter(asker_header: str, numero: str) -> Counter:
+    """The (asker, number) counter of a lookup sent with this X-Guichet-Asker."""
+    limiter = get_limiter()
+    subject = limiter.keyer.subjects(Asker(f"asker:{asker_header}"), numero).pair
+    settings = get_settings()
+    if settings.redis_url:
+        with Redis.from_url(settings.redis_url) as redis:
+            raw = redis.hgetall(f"{settings.redis_prefix}:limits:{subject}")
+        return Counter(
+            int(raw[b"failures"]),
+            float(raw[b"window_ends"]),
+            int(raw[b"pending"]),
+            float(raw[b"pending_until"]),
+            float(raw[b"blocked_until"]),
+        )
+    with get_counter_engine().connect() as connection:
+        row = connection.execute(
+            select(AttemptCounter).where(AttemptCounter.subject == subject)
+        ).one()
+    return Counter(row.failures, row.window_ends, row.pending, row.pending_until, row.blocked_until)
+
+
+def attack_records() -> list[tuple[str, int]]:
     with get_sessionmaker()() as session:
-        locks = session.scalars(select(LookupLock)).all()
-    assert [(lock.numero, lock.failures) for lock in locks] == [("2611000003", 5)]
-    assert lookup(client, "2611000001", "1948-03-12").status_code == 200, "others unaffected"
+        return [(lock.numero, lock.failures) for lock in session.scalars(select(LookupLock))]
 
 
-def test_four_wrong_dates_then_the_right_one_is_answered(client: TestClient) -> None:
-    for day in range(1, 5):
-        assert lookup(client, "2611000003", f"1955-11-0{day}").status_code == 404
-    assert lookup(client, "2611000003", RIGHT_DATE).status_code == 200
+def test_three_wrong_dates_then_a_delay_for_that_asker_only(limited_client: TestClient) -> None:
+    client = limited_client
+    for i in range(3):
+        assert lookup(client, NUMERO, wrong_date(i), asker="typo").status_code == 404
+    delayed = lookup(client, NUMERO, RIGHT_DATE, asker="typo")
+    assert delayed.status_code == 429
+    assert 59 <= int(delayed.headers["Retry-After"]) <= 60
+    assert delayed.json() == {"detail": "Trop d'essais pour ce numéro. Réessayez plus tard."}
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="owner").status_code == 200
+    assert lookup(client, NUMERO, RIGHT_DATE).status_code == 200, "no header: the address"
 
 
-def test_unknown_and_known_numbers_lock_alike(client: TestClient) -> None:
-    known = [lookup(client, "2611000002", f"1961-07-1{day}") for day in range(7)]
-    unknown = [lookup(client, "9911000002", f"1961-07-1{day}") for day in range(7)]
+def test_a_flood_from_one_asker_leaves_another_asker_in_at_once(
+    limited_client: TestClient,
+) -> None:
+    client = limited_client
+    statuses = [
+        lookup(client, f"26110{i:05d}", wrong_date(i), asker="script").status_code
+        for i in range(100)
+    ] + [lookup(client, NUMERO, wrong_date(i), asker="script").status_code for i in range(100)]
+    assert statuses.count(404) == 20, "twenty wrong dates a day"
+    assert statuses.count(429) == 180
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="script").status_code == 429
+    answer = lookup(client, NUMERO, RIGHT_DATE, asker="someone-else", conversation="c-2")
+    assert answer.status_code == 200 and answer.json()["numero"] == NUMERO
+    assert lookup(client, "2611000001", "1948-03-12", asker="a-third").status_code == 200
+
+
+def test_a_flood_of_lookups_from_one_conversation(limited_client: TestClient) -> None:
+    client = limited_client
+    statuses = [
+        lookup(client, "2611000001", "1948-03-12", asker=f"ip-{i}", conversation="conv-x")
+        for i in range(12)
+    ]
+    assert [s.status_code for s in statuses] == [200] * 10 + [429] * 2
+    assert 1 <= int(statuses[-1].headers["Retry-After"]) <= 60
+    assert statuses[-1].json()["detail"].startswith("Trop de demandes")
+    ok = lookup(client, "2611000001", "1948-03-12", asker="ip-0", conversation="conv-y")
+    assert ok.status_code == 200
+
+
+def test_thirty_lookups_a_minute_per_asker(limited_client: TestClient) -> None:
+    client = limited_client
+    statuses = [
+        lookup(client, "2611000001", "1948-03-12", asker="busy-kiosk").status_code
+        for _ in range(31)
+    ]
+    assert statuses == [200] * 30 + [429]
+    assert lookup(client, "2611000001", "1948-03-12", asker="calm").status_code == 200
+
+
+def test_an_attacker_never_stops_the_owner(
+    limited_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = limited_client
+    with caplog.at_level("INFO"):
+        statuses = [
+            lookup(client, NUMERO, wrong_date(i), asker=f"bot-{i % 40}").status_code
+            for i in range(200)
+        ]
+    # The thirtieth wrong date starts the attack: from then on, each bot has had one try only
+    # (without it, each would have had three).
+    assert statuses.count(404) == 40
+    assert attack_records() == [(NUMERO, 30)], "recorded once, for the back office"
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelname == "WARNING" and r.getMessage().startswith("lookup")
+    ]
+    assert warnings == [
+        "lookup 26******03: under attack after 30 wrong dates from all askers; "
+        "askers who failed on it are refused"
+    ]
+    assert NUMERO not in "\n".join(r.getMessage() for r in caplog.records)
+    # Under attack: an asker who failed is refused even with the right date...
+    refused = lookup(client, NUMERO, RIGHT_DATE, asker="bot-0")
+    assert refused.status_code == 429
+    assert 86_000 <= int(refused.headers["Retry-After"]) <= 86_400
+    # ...the owner, who never failed, gets in at once...
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="owner").status_code == 200
+    # ...and a newcomer gets one try, not two.
+    assert lookup(client, NUMERO, wrong_date(500), asker="newcomer").status_code == 404
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="newcomer").status_code == 429
+    assert attack_records() == [(NUMERO, 30)]
+
+
+def test_unknown_and_known_numbers_are_limited_alike(limited_client: TestClient) -> None:
+    client = limited_client
+    known = [lookup(client, "2611000002", f"1961-07-1{d}", asker="k") for d in range(6)]
+    unknown = [lookup(client, "9911000002", f"1961-07-1{d}", asker="u") for d in range(6)]
     for a, b in zip(known, unknown, strict=True):
         assert (a.status_code, a.content) == (b.status_code, b.content)
         assert a.headers.get("Retry-After") == b.headers.get("Retry-After")
-    assert [response.status_code for response in known] == [404] * 5 + [429] * 2
+    assert [response.status_code for response in known] == [404] * 3 + [429] * 3
 
 
-def test_client_limit_per_minute(client: TestClient, configure) -> None:  # type: ignore[no-untyped-def]
-    configure(GUICHET_LOOKUP_CLIENT_PER_MINUTE="3")
-    answers = [lookup(client, "2611000001", "1948-03-12").status_code for _ in range(4)]
-    assert answers == [200, 200, 200, 429]
-    refused = lookup(client, "2611000005", "1972-05-21")
-    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
-
-
-def _parallel_wrong_tries(client: TestClient, tries: int = 50) -> list[int]:
+def _parallel(client: TestClient, tries: int, numero_of, asker: str = "racer") -> list[int]:  # type: ignore[no-untyped-def]
     barrier = threading.Barrier(tries)
 
     def attempt(i: int) -> int:
         barrier.wait()
-        return lookup(client, "2611000003", f"1956-01-{i % 28 + 1:02d}").status_code
+        return lookup(client, numero_of(i), wrong_date(i), asker=asker).status_code
 
     with ThreadPoolExecutor(max_workers=tries) as pool:
         return list(pool.map(attempt, range(tries)))
 
 
-def test_fifty_parallel_wrong_tries_count_exactly_the_limit(client: TestClient) -> None:
-    statuses = _parallel_wrong_tries(client)
-    assert statuses.count(404) == 5 and statuses.count(429) == 45
-    with get_counter_engine().connect() as connection:
-        counter = connection.execute(
-            select(AttemptCounter).where(AttemptCounter.subject == numero_subject("2611000003"))
-        ).one()
-    assert (counter.failures, counter.attempts) == (5, 5)
-    assert counter.locked_until is not None and counter.locked_until > time.time() + 800
-    with get_sessionmaker()() as session:
-        assert len(session.scalars(select(LookupLock)).all()) == 1
-    assert lookup(client, "2611000003", RIGHT_DATE).status_code == 429
+def test_fifty_parallel_wrong_tries_on_one_number_verify_three(
+    limited_client: TestClient,
+) -> None:
+    client = limited_client
+    statuses = _parallel(client, 50, lambda i: NUMERO)
+    assert statuses.count(404) == 3 and statuses.count(429) == 47
+    counter = pair_counter("racer", NUMERO)
+    assert (counter.failures, counter.pending) == (3, 0)
+    assert counter.blocked_until > time.time() + 55
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="racer").status_code == 429
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="owner").status_code == 200
 
 
-def test_fifty_parallel_wrong_tries_with_redis(
+def test_fifty_parallel_wrong_tries_on_many_numbers_verify_twenty(
+    limited_client: TestClient,
+    configure,  # type: ignore[no-untyped-def]
+) -> None:
+    configure(GUICHET_LOOKUP_ASKER_PER_MINUTE="1000")
+    statuses = _parallel(limited_client, 50, lambda i: f"26112{i:05d}")
+    assert statuses.count(404) == 20 and statuses.count(429) == 30
+
+
+def test_counters_hold_no_number_nor_asker_in_clear(limited_client: TestClient) -> None:
+    client = limited_client
+    for i in range(4):
+        lookup(client, NUMERO, wrong_date(i), asker="a1b2c3d4e5", conversation="conv-secret")
+    lookup(client, "2611000005", "1972-05-21", asker="a1b2c3d4e5", conversation="conv-secret")
+    counters = stored_counters()
+    assert len(counters) >= 3  # the asker, its pair with the number, the number
+    text = repr(counters)
+    for secret in (NUMERO, "2611000005", "26110000", "a1b2c3d4e5", "conv-secret", "testclient"):
+        assert secret not in text
+
+
+def test_purge_expired_deletes_what_is_over(limited_client: TestClient) -> None:
+    client = limited_client
+    for i in range(3):
+        lookup(client, NUMERO, wrong_date(i), asker="old")
+    limiter = get_limiter()
+    assert limiter.purge_expired() == 0
+    assert len([s for s in stored_counters() if ":p:" in s or s.startswith("p:")]) == 1
+    assert limiter.purge_expired(time.time() + 86_401) == 3
+    assert lookup(client, NUMERO, wrong_date(9), asker="old").status_code == 404
+
+
+def test_reset_demo_lifts_the_limits_of_the_demo_numbers(
+    limited_client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from api.seed import main as seed_main
+
+    client = limited_client
+    for i in range(4):
+        lookup(client, NUMERO, wrong_date(i), asker="demo-visitor")
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="demo-visitor").status_code == 429
+    monkeypatch.setattr("sys.argv", ["api.seed", "--reset"])
+    seed_main()
+    assert lookup(client, NUMERO, RIGHT_DATE, asker="demo-visitor").status_code == 200
+
+
+def test_unknown_number_and_wrong_date_take_the_same_time(
     client: TestClient,
     configure,  # type: ignore[no-untyped-def]
-    redis_url: str,
 ) -> None:
-    prefix = f"guichet-test-{uuid.uuid4().hex[:8]}"
-    configure(GUICHET_REDIS_URL=redis_url, GUICHET_REDIS_PREFIX=prefix)
-    redis = Redis.from_url(redis_url)
-    try:
-        statuses = _parallel_wrong_tries(client)
-        assert statuses.count(404) == 5 and statuses.count(429) == 45
-        counter = redis.hgetall(f"{prefix}:limits:{numero_subject('2611000003')}")
-        assert (int(counter[b"failures"]), int(counter[b"attempts"])) == (5, 5)
-        assert float(counter[b"locked_until"]) > time.time() + 800
-        with get_sessionmaker()() as session:
-            assert len(session.scalars(select(LookupLock)).all()) == 1, "the lock is recorded"
-        assert lookup(client, "2611000003", RIGHT_DATE).status_code == 429
-    finally:
-        keys = list(redis.scan_iter(f"{prefix}:*"))
-        if keys:
-            redis.delete(*keys)
-        redis.close()
-
-
-def test_unknown_number_and_wrong_date_take_the_same_time(client: TestClient, configure) -> None:  # type: ignore[no-untyped-def]
-    configure(GUICHET_LOOKUP_MAX_FAILURES="100000", GUICHET_LOOKUP_CLIENT_PER_MINUTE="100000")
+    configure(
+        GUICHET_LOOKUP_FREE_FAILURES="100000",
+        GUICHET_LOOKUP_ASKER_MAX_FAILURES="100000",
+        GUICHET_LOOKUP_NUMERO_ATTACK_FAILURES="100000",
+        GUICHET_LOOKUP_ASKER_PER_MINUTE="100000",
+    )
     headers = bearer()
 
     def timed(numero: str, birth_date: str) -> float:
@@ -123,20 +261,20 @@ def test_unknown_number_and_wrong_date_take_the_same_time(client: TestClient, co
     for i in range(30):  # warm-up: connections, caches, code paths
         timed("2611000004", f"1999-02-{i % 28 + 1:02d}")
         timed(f"99{i:08d}", "1999-01-15")
-    wrong_date, unknown = [], []
+    wrong, unknown = [], []
     gc.disable()
     try:
         # Interleaved, so that any drift of the machine touches both kinds alike.
         for i in range(200):
             pair = [
-                (wrong_date, "2611000004", f"1999-02-{i % 28 + 1:02d}"),
+                (wrong, "2611000004", f"1999-02-{i % 28 + 1:02d}"),
                 (unknown, f"98{i:08d}", "1999-01-15"),
             ]
             for samples, numero, birth_date in pair if i % 2 else reversed(pair):
                 samples.append(timed(numero, birth_date))
     finally:
         gc.enable()
-    fast, slow = sorted((statistics.median(wrong_date), statistics.median(unknown)))
+    fast, slow = sorted((statistics.median(wrong), statistics.median(unknown)))
     assert slow <= fast * 1.2, f"medians differ: {fast * 1e3:.2f} ms vs {slow * 1e3:.2f} ms"
 
 
