@@ -10,6 +10,7 @@ loopback, with the door's token. What the door answers by itself comes from the 
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import time
@@ -69,6 +70,23 @@ def clean_message(text: str, allowed_payloads: set[str]) -> str:
     if text.startswith("/") and text not in allowed_payloads:
         text = text.lstrip("/ ")
     return text
+
+
+def asker_network(address: str) -> str:
+    """The network one person asks from: an IPv4 address, or an IPv6 /64.
+
+    A home or a phone gets a whole IPv6 /64: counting each of its addresses apart would give
+    one person billions of "askers" and no limit at all.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def new_conversation_id() -> str:
@@ -152,7 +170,8 @@ class ChatDoor:
     def asker(self, address: str) -> str:
         """Who asks, as a keyed hash of the edge address: counted, never kept in clear."""
         key = self.settings.cookie_key.encode()
-        return hmac.new(key, f"asker:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+        network = asker_network(address)
+        return hmac.new(key, f"asker:{network}".encode(), hashlib.sha256).hexdigest()[:32]
 
     async def forward(self, conversation: str, text: str, asker: str) -> list[dict[str, Any]]:
         """Send one message to Rasa's chat channel; return its answers as Rasa gives them."""

@@ -33,6 +33,8 @@ TOKENS = {
     "GUICHET_INSTRUCTION_TOKEN": "instruction-token-for-tests-02",
     "GUICHET_ADMIN_TOKEN": "admin-token-for-tests-00000003",
     "GUICHET_DOB_HASH_KEY": "dob-hash-key-for-tests-0000004",
+    "GUICHET_CHAT_TOKEN": "chat-token-for-tests-000000005",
+    "GUICHET_COOKIE_KEY": "cookie-key-for-tests-0000000006",
 }
 
 
@@ -111,9 +113,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-def point_api_at(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the API at `database_url` with known tokens, counters in the database."""
+def point_api_at(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point the API at `database_url` with known tokens, counters in the database, and a
+    conversation store of its own (never the checkout's var/)."""
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'rasa_tracker.db'}")
     for key, value in TOKENS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("GUICHET_ENV", "development")
@@ -129,9 +133,11 @@ def delete_redis_keys(url: str, prefix: str) -> None:
 
 
 @pytest.fixture
-def settings_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def settings_env(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[None]:
     """Point the API at the test database with known tokens."""
-    point_api_at(database_url, monkeypatch)
+    point_api_at(database_url, monkeypatch, tmp_path)
     yield
     dispose_engines()
     clear_caches()
@@ -145,7 +151,7 @@ def backend(
     dossiers in SQLite). Redis keys get a prefix of their own, deleted afterwards."""
     kind = request.param
     with empty_database("sqlite" if kind == "redis" else kind, tmp_path) as database_url:
-        point_api_at(database_url, monkeypatch)
+        point_api_at(database_url, monkeypatch, tmp_path)
         prefix = f"guichet-test-{uuid.uuid4().hex[:8]}"
         if kind == "redis":
             monkeypatch.setenv("GUICHET_REDIS_URL", request.getfixturevalue("redis_url"))

@@ -12,12 +12,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.chat_door import COOKIE_NAME, DoorMessages, clean_message
+from api.chat_door import COOKIE_NAME, DoorMessages, asker_network, clean_message
 from api.config import get_settings
 from api.main import create_app
 from tests.api.conftest import TOKENS, clear_caches, dispose_engines, empty_database
 
-CHAT_TOKEN = "chat-token-for-tests-000000005"
+CHAT_TOKEN = TOKENS["GUICHET_CHAT_TOKEN"]
 MESSAGES = DoorMessages()
 
 
@@ -46,8 +46,6 @@ def door(rasa: FakeRasa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         monkeypatch.setenv("DATABASE_URL", url)
         for key, value in TOKENS.items():
             monkeypatch.setenv(key, value)
-        monkeypatch.setenv("GUICHET_CHAT_TOKEN", CHAT_TOKEN)
-        monkeypatch.setenv("GUICHET_COOKIE_KEY", "cookie-key-for-tests-0000000006")
         monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
         monkeypatch.setenv("GUICHET_REDIS_URL", "")
         monkeypatch.setenv("GUICHET_CHAT_PER_CONVERSATION_PER_MINUTE", "5")
@@ -252,3 +250,11 @@ def test_a_new_visitor_erases_the_previous_conversation(door, rasa, tmp_path):
         assert tracker.execute("SELECT count(*) FROM events").fetchone() == (0,)
     say(door, "bonjour")
     assert rasa.requests[-1]["sender"] != previous
+
+
+def test_one_person_is_one_asker_whatever_address_of_their_ipv6_network_they_use():
+    assert asker_network("2001:db8:1:2:aaaa::1") == asker_network("2001:db8:1:2:bbbb::2")
+    assert asker_network("2001:db8:1:3::1") != asker_network("2001:db8:1:2::1")
+    assert asker_network("::ffff:192.0.2.7") == asker_network("192.0.2.7") == "192.0.2.7"
+    assert asker_network("192.0.2.7") != asker_network("192.0.2.8")
+    assert asker_network("testclient") == "testclient"

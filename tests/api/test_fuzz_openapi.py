@@ -5,10 +5,7 @@ answer may be a 5xx, and every answer must match its documented status, media ty
 and body schema. Bounded (examples per operation and mode) to stay well under a minute.
 """
 
-from pathlib import Path
-
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -20,7 +17,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.config import get_settings
 from api.main import create_app
 from tests.api.conftest import bearer
 
@@ -67,11 +63,7 @@ def fake_rasa(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=[{"recipient_id": "x", "text": "D'accord."}])
 
 
-def test_no_server_error_and_answers_match_the_schema(
-    seeded: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
-    get_settings.cache_clear()
+def test_no_server_error_and_answers_match_the_schema(seeded: None) -> None:
     app = create_app(rasa_transport=httpx.MockTransport(fake_rasa))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
