@@ -25,9 +25,16 @@ function addMessage(who, text, buttons) {
   item.scrollIntoView({ block: "nearest" });
 }
 
-// The server keeps the conversation in a cookie of its own: the page never handles an id.
-async function send(message, shown) {
+// Messages leave one after the other, each once the previous answer is in: typed quickly,
+// they still reach the assistant in the order they were written.
+let sending = Promise.resolve();
+function send(message, shown) {
   addMessage("Vous", shown || message);
+  sending = sending.then(() => deliver(message));
+}
+
+// The server keeps the conversation in a cookie of its own: the page never handles an id.
+async function deliver(message) {
   statusLine.textContent = "Guichet écrit…";
   try {
     const response = await fetch("chat/messages", {

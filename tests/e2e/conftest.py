@@ -8,7 +8,7 @@ import secrets
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,12 +89,29 @@ def door_url(stack: RunningStack) -> str:
     return stack.door_url
 
 
+# Each person comes from an address of their own, as from their own machine: the door limits
+# messages per address, and the dossier API counts wrong dates per asker.
+_ADDRESSES = (f"127.0.{third}.{fourth}" for third in range(20, 250) for fourth in range(1, 255))
+
+
 class Person:
     """One browser talking to the chat door: its conversation lives in the door's cookie."""
 
-    def __init__(self, door_url: str) -> None:
+    def __init__(self, door_url: str, address: str | None = None) -> None:
         self.door_url = door_url
-        self.browser = httpx.Client(timeout=60)
+        self.address = address or next(_ADDRESSES)
+        self.browser = httpx.Client(
+            timeout=60, transport=httpx.HTTPTransport(local_address=self.address)
+        )
+
+    def __enter__(self) -> "Person":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.browser.close()
 
     def answers(self, message: str) -> list[dict]:
         """Send `message`; return the answer's messages as the door sends them (never empty)."""
@@ -117,5 +134,19 @@ class Person:
 
 
 @pytest.fixture
-def person(door_url: str) -> Person:
-    return Person(door_url)
+def people(door_url: str) -> Iterator[Callable[..., Person]]:
+    """Make people (optionally from a given address); their browsers close after the test."""
+    made: list[Person] = []
+
+    def make(address: str | None = None) -> Person:
+        made.append(Person(door_url, address))
+        return made[-1]
+
+    yield make
+    for person in made:
+        person.close()
+
+
+@pytest.fixture
+def person(people: Callable[..., Person]) -> Person:
+    return people()

@@ -5,7 +5,8 @@ from tests.e2e.conftest import Person
 
 def converse(door_url: str, messages: list[str]) -> list[str]:
     """Hold one conversation; return the texts of the last answer."""
-    return Person(door_url).conversation(messages)
+    with Person(door_url) as person:
+        return person.conversation(messages)
 
 
 def test_greeting(door_url: str) -> None:

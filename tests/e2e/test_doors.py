@@ -6,6 +6,7 @@ would from different machines, so the door and the dossier API can tell them apa
 """
 
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -13,21 +14,20 @@ import pytest
 
 from tests.e2e.conftest import Person, RunningStack
 
+People = Callable[..., Person]
+
 OWNER = ["Où en est mon dossier ?", "2611000002", "04/07/1961"]
 OWNER_STATUS = "justificatif de domicile"
 BIRTH_DATE_FORMS = ("1961-07-04", "04/07/1961", "04071961", "4 juillet 1961")
 
 
-def person_at(stack: RunningStack, address: str) -> Person:
-    """A browser on another machine: its requests leave from `address`."""
-    person = Person(stack.door_url)
-    person.browser = httpx.Client(timeout=60, transport=httpx.HTTPTransport(local_address=address))
-    return person
+def test_rasa_http_api_needs_the_operators_token(stack: RunningStack, people: People) -> None:
+    people("127.0.0.2").say("bonjour")
+    with httpx.Client(base_url=stack.rasa_base, timeout=30) as rasa:
+        refuse_without_token(rasa, stack)
 
 
-def test_rasa_http_api_needs_the_operators_token(stack: RunningStack) -> None:
-    person_at(stack, "127.0.0.2").say("bonjour")
-    rasa = httpx.Client(base_url=stack.rasa_base, timeout=30)
+def refuse_without_token(rasa: httpx.Client, stack: RunningStack) -> None:
     for method, path in [
         ("GET", "/conversations/default/tracker"),
         ("POST", "/conversations/default/tracker/events"),
@@ -67,17 +67,17 @@ def test_rasa_chat_channel_and_action_server_refuse_callers_without_their_token(
 
 
 def test_the_chat_origin_reaches_no_other_door(stack: RunningStack) -> None:
-    page = httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30)
-    for path in ("/conversations/default/tracker", "/model/parse", "/webhooks/chat/webhook"):
-        assert page.post(path, json={}).status_code in (404, 405)
-    assert page.post("/v1/dossiers/lookup", json={}).status_code == 401
-    assert page.get("/v1/admin/dossiers").status_code == 401
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as page:
+        for path in ("/conversations/default/tracker", "/model/parse", "/webhooks/chat/webhook"):
+            assert page.post(path, json={}).status_code in (404, 405)
+        assert page.post("/v1/dossiers/lookup", json={}).status_code == 401
+        assert page.get("/v1/admin/dossiers").status_code == 401
 
 
 def test_a_stored_conversation_holds_no_birth_date_after_a_status_check(
-    stack: RunningStack,
+    stack: RunningStack, people: People
 ) -> None:
-    owner = person_at(stack, "127.0.0.4")
+    owner = people("127.0.0.4")
     assert OWNER_STATUS in " ".join(owner.conversation(OWNER))
     with sqlite3.connect(stack.tracker_db) as database:
         stored = "\n".join(row[0] for row in database.execute("SELECT data FROM events"))
@@ -89,13 +89,13 @@ def test_a_stored_conversation_holds_no_birth_date_after_a_status_check(
 
 
 def test_a_flood_of_lookups_from_one_script_leaves_the_owner_able_to_check(
-    stack: RunningStack,
+    stack: RunningStack, people: People
 ) -> None:
-    script = person_at(stack, "127.0.0.5")
+    script = people("127.0.0.5")
     refused = 0
     for attempt in range(200):
         if attempt % 10 == 0:  # the script also tries fresh conversations
-            script = person_at(stack, "127.0.0.5")
+            script = people("127.0.0.5")
         # It also claims to be someone else: the door does not believe it.
         response = script.browser.post(
             stack.door_url,
@@ -105,19 +105,23 @@ def test_a_flood_of_lookups_from_one_script_leaves_the_owner_able_to_check(
         refused += response.status_code == 429
         script.browser.post(stack.door_url, json={"message": "01/01/1950"})
     assert refused > 0, "the door never slowed the script down"
-    owner = person_at(stack, "127.0.0.6")
+    owner = people("127.0.0.6")
     assert OWNER_STATUS in " ".join(owner.conversation(OWNER))
 
 
 def test_many_wrong_dates_on_a_known_number_do_not_keep_its_owner_out(
-    stack: RunningStack,
+    stack: RunningStack, people: People
 ) -> None:
-    attacker = person_at(stack, "127.0.0.7")
-    for day in range(1, 16):
-        attacker.conversation(["Où en est mon dossier ?", "2611000001", f"{day:02d}/01/1950"])
-    answer = " ".join(attacker.conversation(["dossier", "2611000001", "12/03/1948"]))
+    for day in range(1, 16):  # each try in a fresh conversation, all from one machine
+        people("127.0.0.7").conversation(
+            ["Où en est mon dossier ?", "2611000001", f"{day:02d}/01/1950"]
+        )
+    attacker = people("127.0.0.7")
+    answer = " ".join(
+        attacker.conversation(["Où en est mon dossier ?", "2611000001", "12/03/1948"])
+    )
     assert "instruction" not in answer  # the attacker is held back, even with the right date
-    owner = person_at(stack, "127.0.0.8")
+    owner = people("127.0.0.8")
     assert "instruction" in " ".join(
         owner.conversation(["Où en est mon dossier ?", "2611000001", "12/03/1948"])
     )
@@ -142,8 +146,10 @@ def test_many_wrong_dates_on_a_known_number_do_not_keep_its_owner_out(
         {"message": "<script>alert(1)</script>"},
     ],
 )
-def test_odd_messages_get_an_answer_never_a_crash(stack: RunningStack, body: dict) -> None:
-    browser = person_at(stack, "127.0.0.9").browser
+def test_odd_messages_get_an_answer_never_a_crash(
+    stack: RunningStack, people: People, body: dict
+) -> None:
+    browser = people("127.0.0.9").browser
     response = browser.post(stack.door_url, json=body)
     assert response.status_code == 200, response.text
     answers = response.json()
@@ -154,27 +160,27 @@ def test_odd_messages_get_an_answer_never_a_crash(stack: RunningStack, body: dic
 
 @pytest.mark.parametrize(
     ("content", "status"),
-    [(b"{", 400), (b"not json", 400), (b'{"message": null}', 422), (b"x" * 1_000_000, 413)],
+    [(b"{", 422), (b"not json", 422), (b'{"message": null}', 422), (b"x" * 1_000_000, 413)],
 )
 def test_malformed_requests_are_refused_clearly(
-    stack: RunningStack, content: bytes, status: int
+    stack: RunningStack, people: People, content: bytes, status: int
 ) -> None:
-    response = person_at(stack, "127.0.0.10").browser.post(
+    response = people("127.0.0.10").browser.post(
         stack.door_url, content=content, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == status
 
 
-def test_nobody_hears_a_strangers_dossier_by_saying_repeat(stack: RunningStack) -> None:
-    owner = person_at(stack, "127.0.0.11")
+def test_nobody_hears_a_strangers_dossier_by_saying_repeat(people: People) -> None:
+    owner = people("127.0.0.11")
     assert OWNER_STATUS in " ".join(owner.conversation(OWNER))
-    stranger = person_at(stack, "127.0.0.12")
+    stranger = people("127.0.0.12")
     assert OWNER_STATUS not in " ".join(stranger.say("répétez"))
 
 
-def test_fifty_people_checking_at_once_are_all_answered(stack: RunningStack) -> None:
+def test_fifty_people_checking_at_once_are_all_answered(people: People) -> None:
     def check(index: int) -> str:
-        person = person_at(stack, f"127.0.1.{index + 1}")
+        person = people(f"127.0.1.{index + 1}")
         return " ".join(person.conversation(OWNER))
 
     with ThreadPoolExecutor(max_workers=50) as pool:
