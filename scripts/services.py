@@ -138,9 +138,10 @@ def port_is_free(port: int) -> bool:
 
 
 def local_env(env_file: Path = ROOT / ".env") -> dict[str, str]:
-    """Process environment completed by the local .env (the environment wins)."""
+    """Process environment completed by the local .env (a non-empty environment value wins;
+    the Makefile exports some variables empty for the commands that need no value)."""
     values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-    return {**values, **os.environ}
+    return {**values, **{k: v for k, v in os.environ.items() if v or k not in values}}
 
 
 def build_services(

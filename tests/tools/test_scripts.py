@@ -8,7 +8,7 @@ import pytest
 from dotenv import dotenv_values
 
 from scripts import ensure_env, generate_domain, nlu_report, train
-from scripts.services import Ports, Stack, StackError, build_services
+from scripts.services import Ports, Stack, StackError, build_services, local_env
 
 
 def test_env_file_gets_missing_secrets_and_keeps_existing(tmp_path: Path) -> None:
@@ -23,6 +23,20 @@ def test_env_file_gets_missing_secrets_and_keeps_existing(tmp_path: Path) -> Non
     before = path.read_text(encoding="utf-8")
     ensure_env.main(path)
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_an_empty_environment_value_does_not_hide_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / ".env"
+    path.write_text("GUICHET_ACTIONS_TOKEN=from-file\nGUICHET_ADMIN_TOKEN=from-file\n")
+    monkeypatch.setenv("GUICHET_ACTIONS_TOKEN", "")  # as the Makefile exports it
+    monkeypatch.setenv("GUICHET_ADMIN_TOKEN", "from-environment")
+    monkeypatch.setenv("GUICHET_SOMETHING_EMPTY", "")
+    env = local_env(path)
+    assert env["GUICHET_ACTIONS_TOKEN"] == "from-file"
+    assert env["GUICHET_ADMIN_TOKEN"] == "from-environment"
+    assert env["GUICHET_SOMETHING_EMPTY"] == ""
 
 
 def make_training_inputs(root: Path) -> None:
