@@ -2,8 +2,9 @@
 
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import get_settings
@@ -17,6 +18,7 @@ def make_engine(url: str, *, durable_commits: bool = True) -> Engine:
     and waiting for a disk flush on every lookup is not.
     """
     if url.startswith("sqlite"):
+        keep_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -44,6 +46,19 @@ def make_engine(url: str, *, durable_commits: bool = True) -> Engine:
         max_overflow=pool_size,
         connect_args=connect_args,
     )
+
+
+def keep_private(database: str | None) -> None:
+    """A SQLite file, and the folder it lives in, readable by the service user only.
+
+    SQLite gives its -wal and -shm files the permissions of the database file.
+    """
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
 
 
 @lru_cache

@@ -1,10 +1,13 @@
 """Request limits, French validation errors, CORS and the refusal of weak secrets."""
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.config import Settings
+from api.db import make_engine
 from tests.api.conftest import TOKENS, bearer
 
 LOOKUP = "/v1/dossiers/lookup"
@@ -78,3 +81,13 @@ def test_refuses_to_start_outside_development_with_weak_secrets(
         Settings(_env_file=None)
     monkeypatch.setenv("GUICHET_ENV", "development")
     assert Settings(_env_file=None).admin_token == weak  # a newcomer's machine may start
+
+
+def test_the_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    database = tmp_path / "private" / "guichet.db"
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert database.parent.stat().st_mode & 0o777 == 0o700
