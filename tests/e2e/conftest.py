@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.ensure_env import SECRET_KEYS
 from scripts.paths import MODEL_PATH
 from scripts.services import Ports, StackError, build_services, running
 
@@ -46,19 +47,6 @@ class RunningStack:
         return self.workdir / "rasa_tracker.db"
 
 
-SECRETS = (
-    "GUICHET_ASSISTANT_TOKEN",
-    "GUICHET_INSTRUCTION_TOKEN",
-    "GUICHET_ADMIN_TOKEN",
-    "GUICHET_DOB_HASH_KEY",
-    "GUICHET_CHAT_TOKEN",
-    "GUICHET_COOKIE_KEY",
-    "GUICHET_ACTIONS_TOKEN",
-    "GUICHET_RASA_TOKEN",
-    "GUICHET_TRACKER_KEY",
-)
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     if not MODEL_PATH.exists():
@@ -69,7 +57,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         "HOME": str(Path.home()),
         "DATABASE_URL": f"sqlite:///{workdir / 'guichet.db'}",
         "GUICHET_ENV": "development",
-        **{name: secrets.token_urlsafe(24) for name in SECRETS},
+        **{name: secrets.token_urlsafe(24) for name in SECRET_KEYS},
     }
     seed = subprocess.run(
         [sys.executable, "-m", "api.seed"], env=env, capture_output=True, text=True
