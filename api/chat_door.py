@@ -44,16 +44,26 @@ class DoorMessages:
     def __init__(self, domain_dir: Path = DOMAIN_DIR) -> None:
         self.texts: dict[str, str] = {}
         self.payloads: set[str] = set()
+        intents: set[str] = set()
+        templated = False
         for path in sorted(domain_dir.glob("*.yml")):
-            responses = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses")
-            for name, variations in (responses or {}).items():
+            domain = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            intents.update(
+                i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents") or []
+            )
+            for name, variations in (domain.get("responses") or {}).items():
                 for variation in variations:
                     if name.startswith("utter_door_") and "channel" not in variation:
                         self.texts.setdefault(name, variation["text"])
                     for button in variation.get("buttons", []):
+                        if button["payload"] == "/{intent}":
+                            templated = True  # "Voulez-vous dire … ?": any intent, filled in
+                            continue
                         # Responses escape braces for Rasa's templating: {{ is a literal {.
                         payload = button["payload"].replace("{{", "{").replace("}}", "}")
                         self.payloads.add(payload)
+        if templated:
+            self.payloads.update(f"/{intent}" for intent in intents)
 
     def answer(self, name: str) -> list[dict[str, Any]]:
         """A door response in the shape of the assistant's answers."""
@@ -188,10 +198,13 @@ class ChatDoor:
             raise RasaUnavailable(type(error).__name__) from error
         if response.status_code != 200:
             raise RasaUnavailable(f"status {response.status_code}")
-        answers = response.json()
+        try:
+            answers = response.json()
+        except ValueError as error:
+            raise RasaUnavailable("unreadable body") from error
         if not isinstance(answers, list):
             raise RasaUnavailable("unexpected body")
-        return answers
+        return [answer for answer in answers if isinstance(answer, dict)]
 
     async def close(self) -> None:
         await self._client.aclose()

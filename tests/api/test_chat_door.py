@@ -28,10 +28,13 @@ class FakeRasa:
         self.requests: list[dict] = []
         self.answers: list[dict] = [{"recipient_id": "x", "text": "Bonjour !"}]
         self.status = 200
+        self.raw: bytes | None = None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         assert request.headers["Authorization"] == f"Bearer {CHAT_TOKEN}"
         self.requests.append(json.loads(request.content))
+        if self.raw is not None:
+            return httpx.Response(self.status, content=self.raw)
         return httpx.Response(self.status, json=self.answers)
 
 
@@ -207,6 +210,10 @@ def test_the_door_reads_its_answers_and_the_buttons_from_the_domain():
     }
     assert {"/affirm", "/deny", "/dont_know", "/check_status"} <= MESSAGES.payloads
     assert all("{{" not in payload for payload in MESSAGES.payloads)
+    # "Voulez-vous dire … ?" fills its Oui button with the intent guessed: any intent passes.
+    assert {"/fees_question", "/forget_conversation"} <= MESSAGES.payloads
+    assert "/{intent}" not in MESSAGES.payloads
+    assert clean_message("/fees_question", MESSAGES.payloads) == "/fees_question"
 
 
 def test_docs_are_served_in_development_only(door, monkeypatch):
@@ -258,3 +265,10 @@ def test_one_person_is_one_asker_whatever_address_of_their_ipv6_network_they_use
     assert asker_network("::ffff:192.0.2.7") == asker_network("192.0.2.7") == "192.0.2.7"
     assert asker_network("192.0.2.7") != asker_network("192.0.2.8")
     assert asker_network("testclient") == "testclient"
+
+
+def test_an_unreadable_answer_from_rasa_gets_the_unavailable_message(door, rasa):
+    rasa.raw = b"<html>oops</html>"
+    response = say(door, "bonjour")
+    assert response.status_code == 503
+    assert response.json() == MESSAGES.answer("utter_door_unavailable")
