@@ -8,6 +8,8 @@ loopback, with the door's token. What the door answers by itself comes from the 
 (assistant/domain/porte.yml), like every other word a person reads.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -15,6 +17,7 @@ import re
 import secrets
 import time
 import unicodedata
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +169,7 @@ class ChatDoor:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
         self.messages = DoorMessages()
+        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
         self.limits = DoorLimits(settings)
         self.cookie = ConversationCookie(
             settings.cookie_key, max_age_seconds=settings.retention_days * 86_400
@@ -176,6 +180,22 @@ class ChatDoor:
             timeout=httpx.Timeout(60.0, connect=5.0),
             headers={"Authorization": f"Bearer {settings.chat_token}"},
         )
+
+    @contextlib.asynccontextmanager
+    async def holding(self, conversation: str) -> AsyncIterator[None]:
+        """One thing at a time per conversation in this process: a message being answered, or
+        its erasure. Erasing while Rasa answers would let Rasa write the whole session back."""
+        lock, users = self._held.get(conversation, (asyncio.Lock(), 0))
+        self._held[conversation] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._held[conversation]
+            if users == 1:
+                del self._held[conversation]
+            else:
+                self._held[conversation] = (lock, users - 1)
 
     def asker(self, address: str) -> str:
         """Who asks, as a keyed hash of the edge address: counted, never kept in clear."""

@@ -18,6 +18,7 @@ from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_app, create_argument_parser
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -47,6 +48,8 @@ def secure_app(token: str, actions_package: str = ACTIONS_PACKAGE) -> Sanic:
 
     @app.exception(Exception)
     async def quiet_error(_request: Request, error: Exception) -> HTTPResponse:
+        if isinstance(error, SanicException):  # an unknown path or method: Sanic's own answer
+            return response.json({"error": "not here"}, status=error.status_code)
         # rasa_sdk's own handler logs the request and sends the tracker back: not ours.
         logger.error(
             "action failed: %s\n%s",

@@ -28,13 +28,16 @@ function addMessage(who, text, buttons) {
 // Messages leave one after the other, each once the previous answer is in: typed quickly,
 // they still reach the assistant in the order they were written.
 let sending = Promise.resolve();
+// Bumped by "recommencer": an answer to a message of the previous visitor is never shown.
+let visit = 0;
 function send(message, shown) {
   addMessage("Vous", shown || message);
-  sending = sending.then(() => deliver(message));
+  const thisVisit = visit;
+  sending = sending.then(() => deliver(message, thisVisit));
 }
 
 // The server keeps the conversation in a cookie of its own: the page never handles an id.
-async function deliver(message) {
+async function deliver(message, thisVisit) {
   statusLine.textContent = "Guichet écrit…";
   try {
     const response = await fetch("chat/messages", {
@@ -49,6 +52,7 @@ async function deliver(message) {
       // The assistant's answers, or the door's own (too fast, unavailable), in the same shape.
       const answers = await response.json();
       if (!Array.isArray(answers)) throw new Error(response.status);
+      if (thisVisit !== visit) return;
       for (const answer of answers) {
         addMessage("Guichet", answer.text, answer.buttons);
       }
@@ -69,13 +73,17 @@ form.addEventListener("submit", (event) => {
 });
 
 // A new visitor (kiosk) or a fresh start: the server hands out a new conversation.
-document.getElementById("new-conversation").addEventListener("click", async () => {
-  try {
-    await fetch("chat/new", { method: "POST", credentials: "same-origin" });
-    conversation.replaceChildren();
-    statusLine.textContent = "Nouvelle conversation.";
-  } catch (error) {
-    statusLine.textContent = "Le service ne répond pas. Réessayez dans un instant.";
-  }
-  input.focus();
+document.getElementById("new-conversation").addEventListener("click", () => {
+  visit += 1;
+  conversation.replaceChildren();
+  // After any message still being answered, so that its answer cannot revive the conversation.
+  sending = sending.then(async () => {
+    try {
+      await fetch("chat/new", { method: "POST", credentials: "same-origin" });
+      statusLine.textContent = "Nouvelle conversation.";
+    } catch (error) {
+      statusLine.textContent = "Le service ne répond pas. Réessayez dans un instant.";
+    }
+    input.focus();
+  });
 });

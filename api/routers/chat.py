@@ -87,9 +87,14 @@ def _reply(
     messages: list[dict[str, Any]],
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    *,
+    started: bool,
 ) -> JSONResponse:
+    """The answers; the cookie only for a conversation this request started. A late answer
+    of an older conversation must never put that conversation back into the browser."""
     response = JSONResponse(messages, status_code=status_code, headers=headers)
-    _keep_conversation(response, door, conversation)
+    if started:
+        _keep_conversation(response, door, conversation)
     return response
 
 
@@ -115,7 +120,9 @@ def _keep_conversation(response: Response, door: ChatDoor, conversation: str) ->
     ),
 )
 async def post_message(body: ChatMessage, request: Request, door: DoorDep) -> Response:
-    conversation = door.cookie.read(request.cookies.get(COOKIE_NAME)) or new_conversation_id()
+    known = door.cookie.read(request.cookies.get(COOKIE_NAME))
+    conversation = known or new_conversation_id()
+    started = known is None
     asker = door.asker(_edge_address(request))
     refusal = await door.limits.check(conversation, asker)
     if refusal is not None:
@@ -125,24 +132,27 @@ async def post_message(body: ChatMessage, request: Request, door: DoorDep) -> Re
             door.messages.answer("utter_door_too_fast"),
             status_code=429,
             headers={"Retry-After": str(refusal.retry_after)},
+            started=started,
         )
     text = clean_message(body.message, door.messages.payloads)
     if not text:
-        return _reply(door, conversation, door.messages.answer("utter_door_message_empty"))
+        answer = door.messages.answer("utter_door_message_empty")
+        return _reply(door, conversation, answer, started=started)
     if len(text) > door.settings.chat_max_message_chars:
-        return _reply(door, conversation, door.messages.answer("utter_door_message_too_long"))
-    try:
-        answers = await door.forward(conversation, text, asker)
-    except RasaUnavailable as error:
-        log.error("chat door: Rasa unavailable (%s)", error)
-        return _reply(
-            door, conversation, door.messages.answer("utter_door_unavailable"), status_code=503
-        )
-    if wants_forgetting(answers):
-        # Rasa saved the conversation before answering: erase it now, then start afresh.
-        await asyncio.to_thread(forget_conversation, door.settings, conversation)
-        conversation = new_conversation_id()
-    return _reply(door, conversation, for_people(answers))
+        answer = door.messages.answer("utter_door_message_too_long")
+        return _reply(door, conversation, answer, started=started)
+    async with door.holding(conversation):
+        try:
+            answers = await door.forward(conversation, text, asker)
+        except RasaUnavailable as error:
+            log.error("chat door: Rasa unavailable (%s)", error)
+            answer = door.messages.answer("utter_door_unavailable")
+            return _reply(door, conversation, answer, status_code=503, started=started)
+        if wants_forgetting(answers):
+            # Rasa saved the conversation before answering: erase it now, then start afresh.
+            await asyncio.to_thread(forget_conversation, door.settings, conversation)
+            conversation, started = new_conversation_id(), True
+    return _reply(door, conversation, for_people(answers), started=started)
 
 
 @router.post(
@@ -156,7 +166,8 @@ async def post_message(body: ChatMessage, request: Request, door: DoorDep) -> Re
 async def new_conversation(request: Request, door: DoorDep) -> Response:
     previous = door.cookie.read(request.cookies.get(COOKIE_NAME))
     if previous is not None:
-        await asyncio.to_thread(forget_conversation, door.settings, previous)
+        async with door.holding(previous):  # after the answer under way, if any
+            await asyncio.to_thread(forget_conversation, door.settings, previous)
     response = Response(status_code=204)
     _keep_conversation(response, door, new_conversation_id())
     return response

@@ -3,6 +3,7 @@
 The real door in front of the real Rasa is tested end to end (tests/e2e/test_doors.py).
 """
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -272,3 +273,32 @@ def test_an_unreadable_answer_from_rasa_gets_the_unavailable_message(door, rasa)
     response = say(door, "bonjour")
     assert response.status_code == 503
     assert response.json() == MESSAGES.answer("utter_door_unavailable")
+
+
+def test_only_a_request_that_starts_a_conversation_sets_the_cookie(door, rasa):
+    assert "set-cookie" in say(door, "bonjour").headers
+    # A late answer in an older conversation can never put that conversation back.
+    assert "set-cookie" not in say(door, "merci").headers
+
+
+def test_an_erasure_waits_for_the_answer_under_way_in_that_conversation(door):
+    chat_door = door.app.state.chat_door
+    order: list[str] = []
+
+    async def answer() -> None:
+        async with chat_door.holding("c1"):
+            order.append("answer starts")
+            await asyncio.sleep(0.05)
+            order.append("answer saved")
+
+    async def erase() -> None:
+        await asyncio.sleep(0.01)
+        async with chat_door.holding("c1"):
+            order.append("erased")
+
+    async def both() -> None:
+        await asyncio.gather(answer(), erase())
+
+    asyncio.run(both())
+    assert order == ["answer starts", "answer saved", "erased"]
+    assert chat_door._held == {}

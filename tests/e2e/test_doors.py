@@ -64,6 +64,8 @@ def test_rasa_chat_channel_and_action_server_refuse_callers_without_their_token(
     assert httpx.post(f"{actions}/webhook", json=forged, timeout=30).status_code == 401
     assert httpx.get(f"{actions}/actions", timeout=30).status_code == 401
     assert httpx.get(f"{actions}/health", timeout=30).status_code == 200
+    token = {"Authorization": f"Bearer {stack.env['GUICHET_ACTIONS_TOKEN']}"}
+    assert httpx.get(f"{actions}/nowhere", headers=token, timeout=30).status_code == 404
 
 
 def test_the_chat_origin_reaches_no_other_door(stack: RunningStack) -> None:
