@@ -1,10 +1,10 @@
 """Mask the personal data people type (dates, phone numbers, long numbers) in text and logs.
 
-Pure functions and a logging filter, standard library only: the dossier API (Python 3.11,
-without Rasa) imports this module too. Where `assistant.actions.normalise` can be imported
-(the Rasa and action-server environment, which has text_to_num), numbers said in words
-("quatre juillet mille neuf cent soixante et un") are read as digits first, as speech gives
-them; elsewhere only digits are masked.
+Pure functions and a logging filter, standard library only, so that the Python 3.11 side
+could use it too (the dossier API masks its own logs with api/logging.py for now). Where
+`assistant.actions.normalise` can be imported (the Rasa and action-server environment, which
+has text_to_num), numbers said in words ("quatre juillet mille neuf cent soixante et un")
+are read as digits first, as speech gives them; elsewhere only digits are masked.
 
 The patterns find *spans* to hide, where the parsers of `assistant.actions.normalise` read
 *values*: they accept two-digit years and any number of six digits or more, which the
