@@ -17,7 +17,7 @@ from assistant.actions.api_client import (
     DossierStatus,
     TooManyAttempts,
 )
-from assistant.actions.normalise import normalise_numero, parse_birth_date
+from guichet.identifiers import normalise_numero, parse_birth_date
 
 FORM_SLOTS = ("numero_dossier", "date_naissance")
 
