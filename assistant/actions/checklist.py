@@ -17,7 +17,7 @@ from assistant.actions.checklist_logic import (
     summarise,
 )
 from assistant.actions.naming import comparable, named_in
-from assistant.actions.procedures import Catalogue, Procedure, get_catalogue
+from guichet.catalogue import Catalogue, Procedure, get_catalogue
 
 REQUESTED_SLOT = "requested_slot"
 

@@ -5,7 +5,7 @@
 
 from dataclasses import dataclass
 
-from assistant.actions.procedures import Procedure
+from guichet.catalogue import Procedure
 
 YES, NO, DONT_KNOW, NOT_CONCERNED = "oui", "non", "je_ne_sais_pas", "non_concerne"
 ANSWERS = (YES, NO, DONT_KNOW, NOT_CONCERNED)

@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.naming import named_in
-from assistant.actions.procedures import get_catalogue
+from guichet.catalogue import get_catalogue
 
 # What a question is about, by intent: the generated domain has one response per procedure.
 TOPICS = {"fees_question": "cost", "deadline_question": "deadline", "urgent_case": "temporary"}
