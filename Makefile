@@ -56,8 +56,9 @@ format: setup
 test-nlu: setup
 	@$(RASA_PY) -m pytest -q tests/nlu
 
+## test-actions: the custom actions, and guichet/ (catalogue, identifiers) they share with the API
 test-actions: setup
-	@$(RASA_PY) -m pytest -q tests/actions
+	@$(RASA_PY) -m pytest -q tests/guichet tests/actions
 
 ## test-privacy: masking, the redacting tracker store and the log filter (Rasa environment)
 test-privacy: setup

@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     admin_token: str = ""
     dob_hash_key: str = ""
     fixture_path: Path = ROOT / "api" / "fixtures" / "demo_dossiers.yaml"
-    demarches_path: Path = ROOT / "reference" / "demarches.yaml"
-    # Overrides of the fixture's usual days per status, e.g. {"en_instruction": 45}.
+    # Labels and usual days per status (guichet/catalogue.py reads it).
+    catalogue_path: Path = ROOT / "reference" / "procedures.yaml"
+    # Overrides of the catalogue's usual days per status, e.g. {"en_instruction": 45}.
     delais_normaux_jours: dict[str, int] = {}
     web_dir: Path = ROOT / "web"
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]

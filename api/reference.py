@@ -1,12 +1,12 @@
-"""Reference data read once from the project's files: French labels and normal delays."""
+"""Reference data for the API, from the catalogue (reference/procedures.yaml): French labels
+and the usual days in each status."""
 
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from api.config import get_settings
+from guichet.catalogue import load_catalogue
 
 
 @dataclass(frozen=True)
@@ -19,24 +19,20 @@ class Reference:
     delais_normaux_jours: dict[str, int]
 
 
-def load_reference(
-    fixture_path: Path, demarches_path: Path, delay_overrides: dict[str, int]
-) -> Reference:
-    """Read labels and delays from the fixture, procedure names from the reference file."""
-    fixture = yaml.safe_load(fixture_path.read_text(encoding="utf-8"))
-    demarches = yaml.safe_load(demarches_path.read_text(encoding="utf-8"))
+def load_reference(catalogue_path: Path, delay_overrides: dict[str, int]) -> Reference:
+    """Read labels and usual delays from the catalogue; `delay_overrides` wins over it."""
+    catalogue = load_catalogue(catalogue_path)
+    delays = {s.id: s.usual_days for s in catalogue.statuses.values() if s.usual_days is not None}
     return Reference(
-        statuts=fixture["statuts"],
-        pieces=fixture["pieces"],
-        demarches=demarches,
-        delais_normaux_jours={**fixture["delais_normaux_jours"], **delay_overrides},
+        statuts={s.id: s.label for s in catalogue.statuses.values()},
+        pieces={d.id: d.label for d in catalogue.documents.values()},
+        demarches={p.id: p.label for p in catalogue.procedures.values()},
+        delais_normaux_jours={**delays, **delay_overrides},
     )
 
 
 @lru_cache
 def get_reference() -> Reference:
-    """Return the reference of the configured files (one read per process)."""
+    """Return the reference of the configured catalogue (one read per process)."""
     settings = get_settings()
-    return load_reference(
-        settings.fixture_path, settings.demarches_path, settings.delais_normaux_jours
-    )
+    return load_reference(settings.catalogue_path, settings.delais_normaux_jours)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.identifiers import NUMERO_PATTERN, normalise_numero
+from guichet.identifiers import NUMERO_PATTERN, compact_numero
 
 
 class LookupRequest(BaseModel):
@@ -28,7 +28,7 @@ class LookupRequest(BaseModel):
     @classmethod
     def normalise(cls, value: str) -> str:
         """Accept the number as people type it; reject what cannot be a number."""
-        numero = normalise_numero(value)
+        numero = compact_numero(value)
         if not re.fullmatch(NUMERO_PATTERN, numero):
             raise ValueError("le numéro doit contenir de 6 à 32 lettres ou chiffres")
         return numero

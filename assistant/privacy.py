@@ -2,11 +2,11 @@
 
 Pure functions and a logging filter, standard library only, so that the Python 3.11 side
 could use it too (the dossier API masks its own logs with api/logging.py for now). Where
-`assistant.actions.normalise` can be imported (the Rasa and action-server environment, which
+`guichet.identifiers` can read numbers in words (the Rasa and action-server environment, which
 has text_to_num), numbers said in words ("quatre juillet mille neuf cent soixante et un")
 are read as digits first, as speech gives them; elsewhere only digits are masked.
 
-The patterns find *spans* to hide, where the parsers of `assistant.actions.normalise` read
+The patterns find *spans* to hide, where the parsers of `guichet.identifiers` read
 *values*: they accept two-digit years and any number of six digits or more, which the
 parsers rightly refuse as dates of birth or request numbers.
 """
@@ -133,9 +133,11 @@ def _mask_digits(text: str) -> str:
 
 @cache
 def _spoken_numbers_reader() -> Callable[[str], str] | None:
-    """`normalise.spoken_numbers_to_digits` where text_to_num is installed, else None."""
+    """`guichet.identifiers.spoken_numbers_to_digits` where text_to_num is installed, else None."""
+    from guichet.identifiers import spoken_numbers_to_digits
+
     try:
-        from assistant.actions.normalise import spoken_numbers_to_digits
+        spoken_numbers_to_digits("")
     except ImportError:
         return None
     return spoken_numbers_to_digits

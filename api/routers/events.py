@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import ReferenceDep, SessionDep
 from api.errors import VALIDATION_RESPONSE, validation_response
-from api.identifiers import NUMERO_PATTERN
 from api.logging import get_logger, mask_numero
 from api.models import Dossier, MissingPiece, ProcessedEvent, StatusChange
 from api.reference import Reference
 from api.schemas import DossierEventIn, DossierEventReceipt, FieldError, Problem
 from api.security import Scope, require_scope
+from guichet.identifiers import NUMERO_PATTERN
 
 router = APIRouter(
     prefix="/v1/dossiers",

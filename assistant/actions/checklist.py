@@ -8,22 +8,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.api_client import ApiUnavailable, DossierApiClient
-from assistant.actions.checklist_logic import (
-    ANSWERS,
-    DONT_KNOW,
-    piece_slot,
-    previous_question,
-    question_slots,
-    summarise,
-)
+from assistant.actions.checklist_logic import Summary, previous_question, question_slots, summarise
 from assistant.actions.naming import comparable, named_in
-from assistant.actions.procedures import Catalogue, Procedure, get_catalogue
+from guichet import responses
+from guichet.catalogue import Catalogue, Procedure, get_catalogue
+from guichet.responses import ANSWERS, DONT_KNOW, PROCEDURE_SLOT, document_of, piece_slot
 
 REQUESTED_SLOT = "requested_slot"
 
 
 def current_procedure(tracker: Tracker, catalogue: Catalogue) -> Procedure | None:
-    return catalogue.procedures.get(tracker.get_slot("demarche") or "")
+    return catalogue.procedures.get(tracker.get_slot(PROCEDURE_SLOT) or "")
 
 
 def forget_answers(tracker: Tracker, catalogue: Catalogue) -> list[EventType]:
@@ -83,19 +78,19 @@ class ActionChooseProcedure(Action):
         candidates = self._candidates(catalogue, entities, intent)
         if len(candidates) == 1:
             procedure = candidates[0]
-            dispatcher.utter_message(response=f"utter_checklist_intro_{procedure}")
+            dispatcher.utter_message(response=responses.checklist_intro(procedure))
             return [
                 *forget_answers(tracker, catalogue),
-                SlotSet("demarche", procedure),
+                SlotSet(PROCEDURE_SLOT, procedure),
                 SlotSet("procedure_chosen", True),
             ]
         if candidates:
-            dispatcher.utter_message(response=f"utter_choose_procedure_{intent}")
+            dispatcher.utter_message(response=responses.choose_procedure(intent))
         elif entities.get("domaine") in ("permis_de_conduire", "carte_grise"):
-            dispatcher.utter_message(response=f"utter_choose_procedure_{entities['domaine']}")
+            dispatcher.utter_message(response=responses.choose_procedure(entities["domaine"]))
         else:
-            dispatcher.utter_message(response="utter_choose_domain")
-        return [SlotSet("demarche", None), SlotSet("procedure_chosen", False)]
+            dispatcher.utter_message(response=responses.CHOOSE_DOMAIN)
+        return [SlotSet(PROCEDURE_SLOT, None), SlotSet("procedure_chosen", False)]
 
     @staticmethod
     def _candidates(catalogue: Catalogue, entities: dict, intent: str | None) -> list[str]:
@@ -138,7 +133,7 @@ class ValidateChecklistForm(FormValidationAction):
             if value not in ANSWERS:
                 value = None
             elif value == DONT_KNOW:
-                dispatcher.utter_message(response=f"utter_explain_{slot}")
+                dispatcher.utter_message(response=responses.explain_piece(document_of(slot)))
             events.append(SlotSet(slot, value))
             tracker.slots[slot] = value
         return events
@@ -182,10 +177,10 @@ class ActionExplainCurrentPiece(Action):
             catalogue.document_names,
             preferred=procedure.documents if procedure else (),
         )
-        slot = piece_slot(named) if named else tracker.get_slot(REQUESTED_SLOT) or ""
-        response = f"utter_explain_{slot}"
+        document = named or document_of(tracker.get_slot(REQUESTED_SLOT) or "")
+        response = responses.explain_piece(document)
         if response not in domain.get("responses", {}):
-            response = "utter_explain_unknown"
+            response = responses.EXPLAIN_UNKNOWN
         dispatcher.utter_message(response=response)
         return []
 
@@ -215,20 +210,16 @@ class ActionChecklistSummary(Action):
             ("ready", summary.ready),
         ):
             for document in documents:
-                dispatcher.utter_message(response=f"utter_checklist_{kind}_piece_{document}")
+                dispatcher.utter_message(response=responses.summary_piece(kind, document))
         if not summary.missing and not summary.to_check:
             dispatcher.utter_message(response="utter_checklist_all_ready")
-        await self._save(dispatcher, tracker, procedure, summary)
+        await self._save(dispatcher, summary)
         return reset
 
-    async def _save(self, dispatcher, tracker, procedure, summary) -> None:  # type: ignore[no-untyped-def]
+    async def _save(self, dispatcher: CollectingDispatcher, summary: Summary) -> None:
         client = self._client or DossierApiClient.from_env()
-        answers = [
-            {"piece": document, "reponse": tracker.get_slot(f"piece_{document}") or DONT_KNOW}
-            for document in procedure.documents
-        ]
         try:
-            code = await client.save_checklist(procedure.id, answers, summary.as_result())
+            code = await client.save_checklist(**summary.as_request())
         except ApiUnavailable:
             dispatcher.utter_message(response="utter_checklist_not_saved")
             return

@@ -3,21 +3,12 @@
 "je ne sais pas" is never counted as ready: it goes to the list of things to check.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from assistant.actions.procedures import Procedure
-
-YES, NO, DONT_KNOW, NOT_CONCERNED = "oui", "non", "je_ne_sais_pas", "non_concerne"
-ANSWERS = (YES, NO, DONT_KNOW, NOT_CONCERNED)
-
-
-def piece_slot(document: str) -> str:
-    """The slot that holds the answer about `document` (as the generated domain names it)."""
-    return f"piece_{document}"
-
-
-def document_of(slot: str) -> str:
-    return slot.removeprefix("piece_")
+from guichet.catalogue import Procedure
+from guichet.responses import DONT_KNOW, NO, NOT_CONCERNED, YES, piece_slot
 
 
 def question_slots(procedure: Procedure) -> list[str]:
@@ -35,8 +26,11 @@ def previous_question(procedure: Procedure, answers: dict[str, str | None], curr
 
 @dataclass(frozen=True)
 class Summary:
-    """Documents by outcome, in the procedure's order."""
+    """The answers given for one procedure, and its documents by outcome, in its order."""
 
+    procedure: str
+    # (document, answer) in the procedure's order; an unanswered document is "don't know".
+    answers: tuple[tuple[str, str], ...]
     ready: list[str]
     missing: list[str]
     to_check: list[str]
@@ -46,14 +40,27 @@ class Summary:
         """The result as the API stores it."""
         return {"prets": self.ready, "manquants": self.missing, "a_verifier": self.to_check}
 
+    def as_request(self) -> dict[str, Any]:
+        """The body of POST /v1/checklists."""
+        return {
+            "demarche": self.procedure,
+            "reponses": [{"piece": piece, "reponse": answer} for piece, answer in self.answers],
+            "resultat": self.as_result(),
+        }
 
-def summarise(procedure: Procedure, answers: dict[str, str | None]) -> Summary:
+
+def summarise(procedure: Procedure, slots: Mapping[str, Any]) -> Summary:
     """Sort the documents by answer; an unanswered document is to be checked, never ready."""
     groups: dict[str, list[str]] = {YES: [], NO: [], DONT_KNOW: [], NOT_CONCERNED: []}
+    answers = []
     for document in procedure.documents:
-        answer = answers.get(piece_slot(document))
-        groups[answer if answer in groups else DONT_KNOW].append(document)
+        answer = slots.get(piece_slot(document))
+        answer = answer if answer in groups else DONT_KNOW
+        groups[answer].append(document)
+        answers.append((document, answer))
     return Summary(
+        procedure=procedure.id,
+        answers=tuple(answers),
         ready=groups[YES],
         missing=groups[NO],
         to_check=groups[DONT_KNOW],

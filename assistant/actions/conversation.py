@@ -7,10 +7,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.naming import named_in
-from assistant.actions.procedures import get_catalogue
+from guichet import responses
+from guichet.catalogue import get_catalogue
 
-# What a question is about, by intent: the generated domain has one response per procedure.
-TOPICS = {"fees_question": "cost", "deadline_question": "deadline", "urgent_case": "temporary"}
 MESSAGE_KEYS = ("text", "buttons", "image", "custom", "attachment")
 
 
@@ -79,18 +78,18 @@ class ActionAnswerTopic(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
-        topic = TOPICS.get(intent, "cost")
+        topic = responses.TOPIC_BY_INTENT.get(intent, "cost")
         catalogue = get_catalogue()
         named = named_in(tracker.latest_message.get("text") or "", catalogue.procedure_names)
-        procedure = named or tracker.get_slot("demarche")
+        procedure = named or tracker.get_slot(responses.PROCEDURE_SLOT)
         if procedure not in catalogue.procedures:
-            dispatcher.utter_message(response=f"utter_{topic}_general")
+            dispatcher.utter_message(response=responses.topic_general(topic))
             return []
-        dispatcher.utter_message(response=f"utter_procedure_{topic}_{procedure}")
+        dispatcher.utter_message(response=responses.procedure_topic(topic, procedure))
         if named and not tracker.active_loop.get("name"):
             # "et le délai ?" then answers for the same procedure. Never during a check: the
             # slot is the procedure being checked.
-            return [SlotSet("demarche", named)]
+            return [SlotSet(responses.PROCEDURE_SLOT, named)]
         return []
 
 
@@ -105,14 +104,14 @@ class ActionDefaultAskAffirmation(Action):
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         best = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
-        responses = domain.get("responses", {})
+        domain_responses = domain.get("responses", {})
         # Only the best guess is offered: the next ones are often far less likely, and
         # "merci au revoir" must not become "changer l'adresse sur votre carte grise ?".
-        intent = best if f"utter_subject_{best}" in responses else None
+        intent = best if best and responses.subject(best) in domain_responses else None
         if intent is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        subject = responses[f"utter_subject_{intent}"][0]["text"]
+        subject = domain_responses[responses.subject(intent)][0]["text"]
         dispatcher.utter_message(
             response="utter_affirmation_question", sujet=subject, intent=intent
         )

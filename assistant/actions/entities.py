@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
-from assistant.actions.normalise import normalise_neph, normalise_plate, parse_date
+from guichet.identifiers import normalise_neph, normalise_plate, parse_date
 
 
 class ValidateMentionedIdentifiers(ValidationAction):

@@ -7,7 +7,7 @@ saying something is a data change, and the NLU stays about what the person wants
 import re
 from collections.abc import Iterable, Mapping
 
-from assistant.actions.normalise import fold
+from guichet.identifiers import fold
 
 
 def comparable(text: str) -> str:

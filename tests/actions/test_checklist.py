@@ -17,8 +17,8 @@ from assistant.actions.checklist import (
 )
 from assistant.actions.checklist_logic import previous_question, question_slots, summarise
 from assistant.actions.naming import named_in
-from assistant.actions.normalise import fold
-from assistant.actions.procedures import get_catalogue
+from guichet.catalogue import get_catalogue
+from guichet.identifiers import fold
 from tests.actions.conftest import make_tracker
 
 CATALOGUE = get_catalogue()

@@ -11,7 +11,7 @@ from assistant.actions.conversation import (
     bot_turns,
 )
 from assistant.actions.naming import comparable, named_in
-from assistant.actions.procedures import get_catalogue
+from guichet.catalogue import get_catalogue
 from tests.actions.conftest import make_tracker
 
 BUTTONS = [{"title": "Oui", "payload": "/affirm"}]

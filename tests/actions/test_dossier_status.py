@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.api_client import ApiSettings, DossierApiClient
-from assistant.actions.dossier_status import ActionCheckDossierStatus, ValidateDossierStatusForm
+from assistant.actions.dossier import ActionCheckDossierStatus, ValidateDossierStatusForm
 from tests.actions.conftest import make_tracker
 from tests.actions.test_api_client import BODY
 

@@ -11,7 +11,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.dossier_status import ValidateDossierStatusForm
+from assistant.actions.dossier import ValidateDossierStatusForm
 from assistant.actions.entities import ValidateMentionedIdentifiers
 from tests.actions.conftest import make_tracker
 

@@ -33,7 +33,7 @@ def test_event_changes_status_pieces_and_history(client: TestClient) -> None:
     assert body["statut"] == "incomplet"
     assert body["depuis_jours"] == 0
     assert body["pieces_manquantes"] == ["photo_signature", "avis_medical"]
-    assert body["pieces_manquantes_libelles"][1] == "avis médical (cerfa 14880)"
+    assert body["pieces_manquantes_libelles"][1] == "avis médical (cerfa n°14880)"
     assert body["motif"] == "la photo est floue"
     assert [step["statut"] for step in body["historique"]][-2:] == ["en_instruction", "incomplet"]
 

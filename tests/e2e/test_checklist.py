@@ -21,7 +21,7 @@ def answer_until_summary(person: Person, first: list[str], choose) -> list[str]:
 
 def test_lost_licence_check_lists_proof_of_address_as_missing(person: Person) -> None:
     first = person.say("Bonjour, j'ai perdu mon permis de conduire")
-    assert any("Vérifions votre demande : perte du permis de conduire" in t for t in first)
+    assert any("Vérifions votre demande : nouveau permis après une perte" in t for t in first)
     answered_dont_know = []
 
     def choose(question: str) -> str:

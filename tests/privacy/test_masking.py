@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.actions.normalise import normalise_numero, parse_birth_date
 from assistant.privacy import mask_personal_data
+from guichet.identifiers import normalise_numero, parse_birth_date
 
 ROOT = Path(__file__).resolve().parents[2]
 API_PYTHON = ROOT / ".venv" / "bin" / "python"

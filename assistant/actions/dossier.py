@@ -17,7 +17,8 @@ from assistant.actions.api_client import (
     DossierStatus,
     TooManyAttempts,
 )
-from assistant.actions.normalise import normalise_numero, parse_birth_date
+from guichet import responses
+from guichet.identifiers import normalise_numero, parse_birth_date
 
 FORM_SLOTS = ("numero_dossier", "date_naissance")
 
@@ -106,18 +107,17 @@ def tell_status(
     """Utter the status responses of the domain, filled with this dossier's values."""
     depuis = status.depuis.strftime("%d/%m/%Y")
     dispatcher.utter_message(response="utter_dossier_demarche", demarche=status.demarche_libelle)
-    status_response = f"utter_status_{status.statut}"
+    status_response = responses.status(status.statut)
     if status_response not in domain.get("responses", {}):
-        status_response = "utter_status_autre"
+        status_response = responses.STATUS_OTHER
     dispatcher.utter_message(response=status_response, depuis=depuis, statut=status.statut_libelle)
     if status.motif:
         dispatcher.utter_message(response="utter_dossier_motif", motif=status.motif)
-    responses = domain.get("responses", {})
     pieces = zip(status.pieces_manquantes, status.pieces_manquantes_libelles, strict=False)
     for piece, label in pieces:
         # The check-before-sending catalogue says how to fix a piece; else name it only.
-        fix = f"utter_checklist_missing_piece_{piece}"
-        if fix in responses:
+        fix = responses.summary_piece("missing", piece)
+        if fix in domain.get("responses", {}):
             dispatcher.utter_message(response=fix)
         else:
             dispatcher.utter_message(response="utter_dossier_piece_manquante", piece=label)

@@ -1,5 +1,10 @@
 """Read request numbers, NEPH, plates and dates the way people type or say them.
 
+The one place these identifiers are normalised, for the actions and the API alike. Numbers in
+words ("vingt six onze…") are read by text_to_num, installed in the Rasa environment only: it
+is imported when first needed, and the API, which receives numbers already in digits, only
+uses `compact_numero`.
+
 Dates are parsed by a few strict patterns rather than a general date library: a date of
 birth must never be guessed from "demain" or "lundi", and an unclear answer is asked again.
 """
@@ -7,11 +12,12 @@ birth must never be guessed from "demain" or "lundi", and an unclear answer is a
 import re
 import unicodedata
 from datetime import date
-
-from text_to_num import alpha2digit
+from functools import cache
 
 _NUMERO_SEPARATORS = re.compile(r"[\s.\-_/]+")
-_NUMERO = re.compile(r"^[A-Z0-9]{6,32}$")
+# What a request number is once compacted: 6 to 32 letters or digits.
+NUMERO_PATTERN = r"^[A-Z0-9]{6,32}$"
+_NUMERO = re.compile(NUMERO_PATTERN)
 
 _MONTHS = {
     "janvier": 1,
@@ -50,14 +56,29 @@ _FNI_PLATE = re.compile(r"^(\d{1,4})([A-Z]{1,3})(0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[
 _PLATE_SEPARATORS = re.compile(r"[\s.\-_]+")
 
 
+@cache
+def _alpha2digit():  # type: ignore[no-untyped-def]
+    from text_to_num import alpha2digit
+
+    return alpha2digit
+
+
 def spoken_numbers_to_digits(text: str) -> str:
-    """Turn French numbers in words ("vingt six onze zéro…") into digits, as speech gives them."""
-    return alpha2digit(text, "fr")
+    """Turn French numbers in words ("vingt six onze zéro…") into digits, as speech gives them.
+
+    Raises ImportError where text_to_num is not installed (the API's environment).
+    """
+    return _alpha2digit()(text, "fr")
+
+
+def compact_numero(raw: str) -> str:
+    """Upper-case and strip spaces, dots, dashes, underscores and slashes (digits as given)."""
+    return _NUMERO_SEPARATORS.sub("", raw).upper()
 
 
 def normalise_numero(text: str) -> str | None:
     """Return the request number upper-cased without separators, or None if it cannot be one."""
-    candidate = _NUMERO_SEPARATORS.sub("", spoken_numbers_to_digits(text.strip())).upper()
+    candidate = compact_numero(spoken_numbers_to_digits(text.strip()))
     if not _NUMERO.match(candidate) or not any(char.isdigit() for char in candidate):
         return None
     return candidate

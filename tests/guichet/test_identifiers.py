@@ -2,7 +2,8 @@ from datetime import date
 
 import pytest
 
-from assistant.actions.normalise import (
+from guichet.identifiers import (
+    compact_numero,
     normalise_neph,
     normalise_numero,
     normalise_plate,
@@ -128,3 +129,9 @@ def test_any_date_is_read_even_in_the_future() -> None:
     assert parse_date("rendez-vous le 2 janvier 2027") == date(2027, 1, 2)
     assert parse_date("le 30/02/2027") is None
     assert parse_date("demain") is None
+
+
+def test_compact_numero_only_strips_separators_and_upper_cases() -> None:
+    """What the API does to a number it receives (it has no reader of numbers in words)."""
+    assert compact_numero(" 26.11-000_002/ab ") == "2611000002AB"
+    assert compact_numero("vingt") == "VINGT"
