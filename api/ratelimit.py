@@ -42,8 +42,7 @@ from limits.strategies import MovingWindowRateLimiter
 from redis import Redis, WatchError
 from sqlalchemy import Connection, Engine, TextClause, delete, or_, text
 
-from api.config import Settings, get_settings
-from api.db import get_counter_engine
+from api.config import Settings
 from api.models import AttemptCounter
 
 Clock = Callable[[], float]
@@ -624,19 +623,16 @@ class AttemptLimiter:
         return self.store.purge(self._clock() if now is None else now)
 
 
-def build_limiter(settings: Settings, clock: Clock = time.time) -> AttemptLimiter:
-    """The limiter the settings describe: counters in Redis when GUICHET_REDIS_URL is set."""
+def build_limiter(
+    settings: Settings, counter_engine: Engine, clock: Clock = time.time
+) -> AttemptLimiter:
+    """The limiter the settings describe: counters in Redis when GUICHET_REDIS_URL is set, else
+    in the database of `counter_engine`."""
     limits = Limits.from_settings(settings)
     store: CounterStore = (
         RedisStore(Redis.from_url(settings.redis_url), prefix=settings.redis_prefix)
         if settings.redis_url
-        else DatabaseStore(get_counter_engine())
+        else DatabaseStore(counter_engine)
     )
     flood = FloodLimits.from_settings(limits, settings)
     return AttemptLimiter(store, limits, settings.dob_hash_key, flood, clock)
-
-
-@lru_cache
-def get_limiter() -> AttemptLimiter:
-    """Return the process-wide limiter of the configured backend."""
-    return build_limiter(get_settings())

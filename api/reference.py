@@ -1,12 +1,9 @@
 """Reference data read once from the project's files: French labels and normal delays."""
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
-
-from api.config import get_settings
 
 
 @dataclass(frozen=True)
@@ -30,13 +27,4 @@ def load_reference(
         pieces=fixture["pieces"],
         demarches=demarches,
         delais_normaux_jours={**fixture["delais_normaux_jours"], **delay_overrides},
-    )
-
-
-@lru_cache
-def get_reference() -> Reference:
-    """Return the reference of the configured files (one read per process)."""
-    settings = get_settings()
-    return load_reference(
-        settings.fixture_path, settings.demarches_path, settings.delais_normaux_jours
     )

@@ -14,8 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection, insert, select
 
 from api.config import Settings
-from api.db import get_engine
-from api.deps import LimiterDep, ReferenceDep, SettingsDep
+from api.deps import ContextDep
 from api.dossier_view import to_public
 from api.errors import VALIDATION_RESPONSE
 from api.logging import get_logger, mask_numero
@@ -121,9 +120,7 @@ def _record_attack(connection: Connection, numero: str, failures: int, until: fl
 def lookup(
     body: LookupRequest,
     request: Request,
-    settings: SettingsDep,
-    reference: ReferenceDep,
-    limiter: LimiterDep,
+    context: ContextDep,
     _scope: Annotated[Scope, Depends(require_scope(Scope.assistant))],
     x_guichet_asker: Annotated[
         str | None,
@@ -144,9 +141,12 @@ def lookup(
     # rather than an ORM session dependency (two more thread hops per request). Reads need no
     # transaction (BEGIN and ROLLBACK were two round trips); a status change landing between
     # the dossier read and the history read could at worst show the new step a request early.
-    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    engine = context.engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         asker = asker_of(request, x_guichet_asker, x_guichet_conversation)
-        return _lookup(body, asker, connection, settings, reference, limiter)
+        return _lookup(
+            body, asker, connection, context.settings, context.reference, context.limiter
+        )
 
 
 def _lookup(
