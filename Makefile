@@ -17,7 +17,7 @@ export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 export GUICHET_ACTIONS_TOKEN ?=
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run test setup model db reset-demo domain lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy nlu-report
+.PHONY: run test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy nlu-report
 
 ## run: install what is missing, train if needed, start everything (the API seeds the database)
 run: setup model
@@ -40,6 +40,10 @@ db: setup
 reset-demo: setup
 	@$(PY) -m api.seed --reset
 
+## openapi: rewrite api/openapi.json, the API's committed contract, from the code
+openapi: setup
+	@$(PY) -m api.openapi
+
 ## domain: regenerate the check-before-sending domain from reference/procedures.yaml
 domain: setup
 	@$(PY) -m scripts.generate_domain
@@ -48,6 +52,7 @@ lint: setup
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@$(PY) -m scripts.generate_domain --check
+	@$(PY) -m api.openapi --check
 
 format: setup
 	@.venv/bin/ruff format .

@@ -1,6 +1,9 @@
-"""Settings read from the environment (and the local .env), validated once."""
+"""Settings read from the environment (and the local .env), validated once.
 
-from functools import lru_cache
+Each entry point builds its `Settings()` once and hands it on: `api/asgi.py` to `create_app`,
+the scripts (`api.seed`, `api.openapi`) to what they call. Nothing reads them behind its back.
+"""
+
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -90,9 +93,3 @@ class Settings(BaseSettings):
             names = ", ".join(f"GUICHET_{name.upper()}" for name in weak)
             raise ValueError(f"missing or placeholder secrets outside development: {names}")
         return self
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """Return the process-wide settings (tests clear the cache to override them)."""
-    return Settings()

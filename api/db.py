@@ -1,13 +1,9 @@
 """Database engine and sessions: SQLite by default, PostgreSQL through DATABASE_URL."""
 
-from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-from api.config import get_settings
 
 
 def make_engine(url: str, *, durable_commits: bool = True) -> Engine:
@@ -61,29 +57,6 @@ def keep_private(database: str | None) -> None:
     path.chmod(0o600)
 
 
-@lru_cache
-def get_engine() -> Engine:
-    """Return the engine for the configured database (one per process)."""
-    return make_engine(get_settings().database_url)
-
-
-@lru_cache
-def get_counter_engine() -> Engine:
-    """Return the engine of the attempt counters, with its own pool.
-
-    A lookup holds a session connection while it records its attempt: were both drawn from one
-    pool, a burst of lookups could take every connection and then wait for one forever.
-    """
-    return make_engine(get_settings().database_url, durable_commits=False)
-
-
-@lru_cache
-def get_sessionmaker() -> sessionmaker[Session]:
-    """Return the session factory bound to the configured engine."""
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
-
-
-def get_session() -> Iterator[Session]:
-    """Yield one session per request, closed afterwards."""
-    with get_sessionmaker()() as session:
-        yield session
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """The session factory of the API's requests on `engine`."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -31,7 +31,8 @@ import hashlib
 import hmac
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal, Protocol, TypeVar
@@ -42,8 +43,7 @@ from limits.strategies import MovingWindowRateLimiter
 from redis import Redis, WatchError
 from sqlalchemy import Connection, Engine, TextClause, delete, or_, text
 
-from api.config import Settings, get_settings
-from api.db import get_counter_engine
+from api.config import Settings
 from api.models import AttemptCounter
 
 Clock = Callable[[], float]
@@ -121,7 +121,9 @@ class Subjects:
 
 @dataclass(frozen=True)
 class Ticket:
-    """A verification allowed by `begin`: hand it to `finish` (or `release`)."""
+    """A verification allowed by `begin`: hand it to `finish` (or `release`).
+
+    Callers use `AttemptLimiter.attempt`, which does so whatever happens."""
 
     subjects: Subjects
 
@@ -537,6 +539,26 @@ class FloodLimits:
         return None
 
 
+class AttemptRefused(Exception):
+    """`AttemptLimiter.attempt` refused the verification: `denial` says why and how long."""
+
+    def __init__(self, denial: Denial) -> None:
+        super().__init__(f"{denial.reason}, retry after {denial.retry_after} s")
+        self.denial = denial
+
+
+class Attempt:
+    """One verification under way (see `AttemptLimiter.attempt`)."""
+
+    def __init__(self) -> None:
+        self.right_date = False
+        self.attack: Attack | None = None
+
+    def verified(self) -> None:
+        """The date was right: the slots are given back and the (asker, number) cleared."""
+        self.right_date = True
+
+
 class AttemptLimiter:
     """The lookup's attempt limits: the rules above on a counter store."""
 
@@ -553,6 +575,32 @@ class AttemptLimiter:
         self.keyer = Keyer(key)
         self._flood = flood
         self._clock = clock
+
+    @contextmanager
+    def attempt(self, asker: Asker, numero: str) -> Iterator[Attempt]:
+        """One verification of a date for `numero` by `asker`, as a block:
+
+            with limiter.attempt(asker, numero) as attempt:
+                ...  # compare the date
+                if right:
+                    attempt.verified()
+
+        Entering counts the lookup and takes the slots atomically, or raises `AttemptRefused`.
+        Leaving the block normally counts a wrong date unless `verified()` was called (then
+        `attempt.attack` says whether that wrong date put the number under attack); leaving it
+        by an exception gives the slots back without judging the date: an error is not a wrong
+        date.
+        """
+        ticket = self.begin(asker, numero)
+        if isinstance(ticket, Denial):
+            raise AttemptRefused(ticket)
+        attempt = Attempt()
+        try:
+            yield attempt
+        except BaseException:
+            self.release(ticket)
+            raise
+        attempt.attack = self.finish(ticket, verified=attempt.right_date)
 
     def begin(self, asker: Asker, numero: str) -> Ticket | Denial:
         """Count the lookup and take the slots a verification needs, or say why not."""
@@ -624,19 +672,16 @@ class AttemptLimiter:
         return self.store.purge(self._clock() if now is None else now)
 
 
-def build_limiter(settings: Settings, clock: Clock = time.time) -> AttemptLimiter:
-    """The limiter the settings describe: counters in Redis when GUICHET_REDIS_URL is set."""
+def build_limiter(
+    settings: Settings, counter_engine: Engine, clock: Clock = time.time
+) -> AttemptLimiter:
+    """The limiter the settings describe: counters in Redis when GUICHET_REDIS_URL is set, else
+    in the database of `counter_engine`."""
     limits = Limits.from_settings(settings)
     store: CounterStore = (
         RedisStore(Redis.from_url(settings.redis_url), prefix=settings.redis_prefix)
         if settings.redis_url
-        else DatabaseStore(get_counter_engine())
+        else DatabaseStore(counter_engine)
     )
     flood = FloodLimits.from_settings(limits, settings)
     return AttemptLimiter(store, limits, settings.dob_hash_key, flood, clock)
-
-
-@lru_cache
-def get_limiter() -> AttemptLimiter:
-    """Return the process-wide limiter of the configured backend."""
-    return build_limiter(get_settings())

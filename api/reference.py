@@ -2,10 +2,8 @@
 and the usual days in each status."""
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from api.config import get_settings
 from guichet.catalogue import load_catalogue
 
 
@@ -29,10 +27,3 @@ def load_reference(catalogue_path: Path, delay_overrides: dict[str, int]) -> Ref
         demarches={p.id: p.label for p in catalogue.procedures.values()},
         delais_normaux_jours={**delays, **delay_overrides},
     )
-
-
-@lru_cache
-def get_reference() -> Reference:
-    """Return the reference of the configured catalogue (one read per process)."""
-    settings = get_settings()
-    return load_reference(settings.catalogue_path, settings.delais_normaux_jours)

@@ -7,7 +7,7 @@
   epoch seconds). A store that does not exist yet holds nothing: it is not created;
 - checks before sending (`checklists`) saved before the period;
 - `lookup_locks` whose strict mode ended before the period;
-- and the attempt counters that are over, through the limiter's `purge_expired`.
+- and the attempt counters that are over, through the app's limiter's `purge_expired`.
 
 `forget_conversation` deletes one conversation at once: the chat door calls it when a person
 asks to erase theirs, the back office through DELETE /v1/admin/conversations/{id}.
@@ -48,7 +48,7 @@ from sqlalchemy.pool import NullPool
 from api.config import Settings
 from api.logging import get_logger
 from api.models import Checklist, LookupLock
-from api.ratelimit import get_limiter
+from api.ratelimit import AttemptLimiter
 
 # Rasa 3.6's SQLTrackerStore.SQLEvent (rasa/core/tracker_store.py), the columns we read.
 _tracker_metadata = MetaData()
@@ -191,10 +191,9 @@ def purge_api_records(database_url: str, cutoff: datetime) -> dict[str, int]:
     return counts
 
 
-def purge_attempt_counters() -> int:
+def purge_attempt_counters(limiter: AttemptLimiter | None) -> int:
     """Delete the attempt counters that are over (in the database, or in Redis)."""
-    limiter = get_limiter()
-    if not hasattr(limiter, "purge_expired"):
+    if limiter is None or not hasattr(limiter, "purge_expired"):
         return 0
     return int(limiter.purge_expired())
 
@@ -206,10 +205,13 @@ def _describe(error: Exception) -> str:
     return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
 
 
-def purge(settings: Settings, now: datetime | None = None) -> dict[str, int]:
+def purge(
+    settings: Settings, now: datetime | None = None, limiter: AttemptLimiter | None = None
+) -> dict[str, int]:
     """Delete what is older than the retention period; return how many of each.
 
-    Every step runs, even after another failed; then `PurgeFailed` says which failed.
+    The attempt counters are purged through `limiter` (the app's), when one is given. Every
+    step runs, even after another failed; then `PurgeFailed` says which failed.
     """
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
@@ -226,7 +228,7 @@ def purge(settings: Settings, now: datetime | None = None) -> dict[str, int]:
     except Exception as error:
         failures["checklists, lookup_locks"] = _describe(error)
     try:
-        counts["attempt_counters"] = purge_attempt_counters()
+        counts["attempt_counters"] = purge_attempt_counters(limiter)
     except Exception as error:
         failures["attempt_counters"] = _describe(error)
     if failures:
@@ -242,7 +244,7 @@ def _log_counts(counts: dict[str, int]) -> None:
         log.debug("retention: nothing to delete")
 
 
-async def retention_loop(settings: Settings) -> None:
+async def retention_loop(settings: Settings, limiter: AttemptLimiter | None = None) -> None:
     """Purge every `retention_interval_seconds`, the first time shortly after the start.
 
     Runs until cancelled; an error is logged (its type and first line) and the next purge
@@ -252,7 +254,7 @@ async def retention_loop(settings: Settings) -> None:
     await asyncio.sleep(min(FIRST_PURGE_DELAY_SECONDS, interval))
     while True:
         try:
-            _log_counts(await asyncio.to_thread(purge, settings))
+            _log_counts(await asyncio.to_thread(purge, settings, None, limiter))
         except PurgeFailed as failed:
             _log_counts(failed.counts)
             log.error("retention: purge failed: %s", failed)

@@ -6,10 +6,11 @@ from datetime import date
 from enum import Enum
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.config import Settings, get_settings
+from api.config import Settings
+from api.deps import context_of
 
 _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès de l'appelant.")
 
@@ -39,9 +40,10 @@ def require_scope(*scopes: Scope):  # type: ignore[no-untyped-def]
     """Build a dependency that accepts only the bearer token of one of `scopes`."""
 
     async def check(  # async: a constant-time compare needs no thread of its own
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Scope:
-        settings = get_settings()
+        settings = context_of(request).settings
         given = (credentials.credentials if credentials else "").encode()
         matched = None
         for scope in scopes:  # every scope is compared, in constant time each

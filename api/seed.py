@@ -14,11 +14,11 @@ import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.config import get_settings
-from api.db import get_sessionmaker
+from api.config import Settings
+from api.db import make_engine, make_sessionmaker
 from api.migrate import upgrade_to_head
 from api.models import Dossier, MissingPiece, StatusChange
-from api.ratelimit import get_limiter
+from api.ratelimit import build_limiter
 from api.security import hash_birth_date
 
 _RELATIVE = re.compile(r"^-(\d+)d$")
@@ -77,11 +77,9 @@ def seed(session: Session, fixture_path: Path, hash_key: str, reset: bool = Fals
     return len(added)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reset", action="store_true", help="put the demo dossiers back as new")
-    args = parser.parse_args()
-    settings = get_settings()
+def seed_database(settings: Settings, reset: bool = False) -> int:
+    """Migrate the configured database and seed it; with `reset`, also lift the demo numbers'
+    attempt limits. Return how many dossiers were inserted."""
     if not settings.dob_hash_key:
         raise SystemExit(
             "GUICHET_DOB_HASH_KEY is not set: run `make run` or scripts/setup.sh first"
@@ -91,10 +89,22 @@ def main() -> None:
             parents=True, exist_ok=True
         )
     upgrade_to_head(settings.database_url)
-    with get_sessionmaker()() as session:
-        added = seed(session, settings.fixture_path, settings.dob_hash_key, reset=args.reset)
-    if args.reset:
-        get_limiter().forget(demo_numeros(settings.fixture_path))
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            added = seed(session, settings.fixture_path, settings.dob_hash_key, reset=reset)
+        if reset:
+            build_limiter(settings, engine).forget(demo_numeros(settings.fixture_path))
+    finally:
+        engine.dispose()
+    return added
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reset", action="store_true", help="put the demo dossiers back as new")
+    args = parser.parse_args()
+    added = seed_database(Settings(), reset=args.reset)
     print(f"[seed] {added} dossier(s) de démonstration ajouté(s)")
 
 

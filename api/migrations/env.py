@@ -3,11 +3,11 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from api.config import get_settings
+from api.config import Settings
 from api.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+url = config.get_main_option("sqlalchemy.url") or Settings().database_url
 
 
 def run_migrations() -> None:

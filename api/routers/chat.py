@@ -20,6 +20,7 @@ from api.chat_door import (
     new_conversation_id,
     wants_forgetting,
 )
+from api.deps import context_of
 from api.errors import VALIDATION_RESPONSE
 from api.logging import get_logger
 from api.retention import forget_conversation
@@ -70,7 +71,9 @@ ANSWERS_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def current_door(request: Request) -> ChatDoor:
-    return request.app.state.chat_door
+    door = context_of(request).chat_door
+    assert door is not None, "the chat door is built when the app starts (its lifespan)"
+    return door
 
 
 DoorDep = Annotated[ChatDoor, Depends(current_door)]

@@ -1,32 +1,22 @@
-"""Dossier lookups for the assistant: a status only for the right number and date of birth.
+"""Dossier lookups for the assistant: the HTTP side of api/lookup.py.
 
-An unknown number and a wrong date take the same path: one query, the keyed hash, a
-constant-time comparison, one counted failure, the same 404. Both are limited the same way,
-per asker (see api/ratelimit.py and docs/limits.md).
+The answer is the dossier (200), the same 404 for an unknown number and a wrong date, or a 429
+with `Retry-After` when this asker may not try now (docs/limits.md).
 """
 
-import hmac
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection, insert, select
 
-from api.config import Settings
-from api.db import get_engine
-from api.deps import LimiterDep, ReferenceDep, SettingsDep
-from api.dossier_view import to_public
+from api.deps import ContextDep
 from api.errors import VALIDATION_RESPONSE
-from api.logging import get_logger, mask_numero
-from api.models import Dossier, LookupLock, MissingPiece, StatusChange
-from api.ratelimit import Asker, AttemptLimiter, Denial
-from api.reference import Reference
+from api.lookup import Found, NotFound, Refused, look_up
+from api.ratelimit import Asker
 from api.schemas import DossierPublic, LookupRequest, Problem
-from api.security import Scope, hash_birth_date, require_scope
+from api.security import Scope, require_scope
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"], responses=VALIDATION_RESPONSE)
-log = get_logger()
 
 NOT_FOUND_DETAIL = "Aucun dossier ne correspond à ce numéro et à cette date de naissance."
 LOCKED_DETAIL = "Trop d'essais pour ce numéro. Réessayez plus tard."
@@ -40,18 +30,6 @@ DETAILS = {
     "attack": LOCKED_DETAIL,
     "busy": LOCKED_DETAIL,
 }
-# Plain rows, not ORM objects: the lookup is the hot path. Children are read only once verified.
-_DOSSIER = select(
-    Dossier.numero,
-    Dossier.demarche,
-    Dossier.statut,
-    Dossier.statut_depuis,
-    Dossier.motif,
-    Dossier.suivi_courrier,
-    Dossier.date_naissance_hmac,
-)
-# Compared against when the number is unknown, so both paths do the same work.
-_ABSENT_HASH = "0" * 64
 
 
 def asker_of(request: Request, asker: str | None, conversation: str | None) -> Asker:
@@ -65,26 +43,6 @@ def asker_of(request: Request, asker: str | None, conversation: str | None) -> A
     else:
         address = f"client:{request.client.host if request.client else 'inconnu'}"
     return Asker(address=address, conversation=conversation or None)
-
-
-def _too_many(denial: Denial) -> JSONResponse:
-    return JSONResponse(
-        status_code=429,
-        content={"detail": DETAILS[denial.reason]},
-        headers={"Retry-After": str(denial.retry_after)},
-    )
-
-
-def _record_attack(connection: Connection, numero: str, failures: int, until: float) -> None:
-    connection.execute(
-        insert(LookupLock).values(
-            numero=numero,
-            failures=failures,
-            locked_at=datetime.now(UTC),
-            locked_until=datetime.fromtimestamp(until, UTC),
-        )
-    )
-    connection.commit()
 
 
 @router.post(
@@ -121,9 +79,7 @@ def _record_attack(connection: Connection, numero: str, failures: int, until: fl
 def lookup(
     body: LookupRequest,
     request: Request,
-    settings: SettingsDep,
-    reference: ReferenceDep,
-    limiter: LimiterDep,
+    context: ContextDep,
     _scope: Annotated[Scope, Depends(require_scope(Scope.assistant))],
     x_guichet_asker: Annotated[
         str | None,
@@ -144,53 +100,25 @@ def lookup(
     # rather than an ORM session dependency (two more thread hops per request). Reads need no
     # transaction (BEGIN and ROLLBACK were two round trips); a status change landing between
     # the dossier read and the history read could at worst show the new step a request early.
-    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        asker = asker_of(request, x_guichet_asker, x_guichet_conversation)
-        return _lookup(body, asker, connection, settings, reference, limiter)
-
-
-def _lookup(
-    body: LookupRequest,
-    asker: Asker,
-    connection: Connection,
-    settings: Settings,
-    reference: Reference,
-    limiter: AttemptLimiter,
-) -> DossierPublic | JSONResponse:
-    numero = body.numero
-    ticket = limiter.begin(asker, numero)
-    if isinstance(ticket, Denial):
-        log.info("lookup %s: refused (%s)", mask_numero(numero), ticket.reason)
-        return _too_many(ticket)
-    verified = False
-    try:
-        dossier = connection.execute(_DOSSIER.where(Dossier.numero == numero)).one_or_none()
-        given = hash_birth_date(settings.dob_hash_key, body.date_naissance)
-        stored = dossier.date_naissance_hmac if dossier is not None else _ABSENT_HASH
-        verified = hmac.compare_digest(given, stored) and dossier is not None
-    except BaseException:
-        limiter.release(ticket)  # an error is not a wrong date: give the slots back
-        raise
-    attack = limiter.finish(ticket, verified=verified)
-    if not verified or dossier is None:
-        if attack is not None:
-            _record_attack(connection, numero, attack.failures, attack.strict_until)
-            log.warning(
-                "lookup %s: under attack after %d wrong dates from all askers; "
-                "askers who failed on it are refused",
-                mask_numero(numero),
-                attack.failures,
+    asker = asker_of(request, x_guichet_asker, x_guichet_conversation)
+    with context.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        result = look_up(
+            connection,
+            context.limiter,
+            context.reference,
+            context.settings.dob_hash_key,
+            asker,
+            body.numero,
+            body.date_naissance,
+        )
+    match result:
+        case Found(dossier):
+            return dossier
+        case NotFound():
+            return JSONResponse(status_code=404, content={"detail": NOT_FOUND_DETAIL})
+        case Refused(retry_after, reason):
+            return JSONResponse(
+                status_code=429,
+                content={"detail": DETAILS[reason]},
+                headers={"Retry-After": str(retry_after)},
             )
-        else:
-            log.info("lookup %s: not verified", mask_numero(numero))
-        return JSONResponse(status_code=404, content={"detail": NOT_FOUND_DETAIL})
-    log.info("lookup %s: verified", mask_numero(numero))
-    historique = connection.execute(
-        select(StatusChange.statut, StatusChange.le)
-        .where(StatusChange.numero == numero)
-        .order_by(StatusChange.le)
-    ).all()
-    pieces = connection.scalars(
-        select(MissingPiece.piece).where(MissingPiece.numero == numero).order_by(MissingPiece.id)
-    ).all()
-    return to_public(dossier, historique, pieces, reference, datetime.now(UTC))

@@ -20,6 +20,7 @@ from assistant.actions.naming import named_in
 from guichet.catalogue import get_catalogue
 from guichet.identifiers import fold
 from tests.actions.conftest import make_tracker
+from tests.actions.contract import api_transport, saved_checklist
 
 CATALOGUE = get_catalogue()
 PROCEDURES = sorted(CATALOGUE.procedures)
@@ -60,9 +61,9 @@ def test_a_missing_document_is_reported_with_its_fix(procedure: str, domain: dic
 
     def handler(request: httpx.Request) -> httpx.Response:
         saved["body"] = request.read()
-        return httpx.Response(201, json={"code": "K7PM3Q"})
+        return saved_checklist(request, "K7PM3Q")
 
-    client = DossierApiClient(ApiSettings("http://api.test", "t"), httpx.MockTransport(handler))
+    client = DossierApiClient(ApiSettings("http://api.test", "t"), api_transport(handler))
     tracker = make_tracker({"demarche": procedure, **answers})
     responses, events, messages = run(ActionChecklistSummary(client), tracker, domain)
     assert f"utter_checklist_missing_piece_{documents[0]}" in responses
@@ -311,7 +312,7 @@ def test_domain_then_procedure(domain: dict) -> None:
 def test_save_failure_is_said_and_summary_still_given(domain: dict) -> None:
     client = DossierApiClient(
         ApiSettings("http://api.test", "t"),
-        httpx.MockTransport(lambda request: httpx.Response(503)),
+        api_transport(lambda request: httpx.Response(503)),
     )
     tracker = make_tracker({"demarche": "cg_declaration_cession"})
     responses, _, _ = run(ActionChecklistSummary(client), tracker, domain)

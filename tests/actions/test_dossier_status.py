@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from assistant.actions.api_client import ApiSettings, DossierApiClient
 from assistant.actions.dossier import ActionCheckDossierStatus, ValidateDossierStatusForm
 from tests.actions.conftest import make_tracker
+from tests.actions.contract import api_transport
 from tests.actions.test_api_client import BODY
 
 SLOTS = {"numero_dossier": "2611000002", "date_naissance": "1961-07-04"}
@@ -20,7 +21,7 @@ SLOTS = {"numero_dossier": "2611000002", "date_naissance": "1961-07-04"}
 def run_action(  # type: ignore[no-untyped-def]
     domain: dict, handler, tracker: Tracker | None = None
 ) -> tuple[list[dict], list]:
-    client = DossierApiClient(ApiSettings("http://api.test", "t"), httpx.MockTransport(handler))
+    client = DossierApiClient(ApiSettings("http://api.test", "t"), api_transport(handler))
     dispatcher = CollectingDispatcher()
     tracker = tracker or make_tracker(SLOTS)
     events = asyncio.run(ActionCheckDossierStatus(client).run(dispatcher, tracker, domain))

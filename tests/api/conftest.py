@@ -3,12 +3,14 @@
 PostgreSQL and Redis run on CI machines on their standard local ports. Elsewhere their tests
 are skipped with the reason, unless REQUIRE_SERVICES=1 makes a missing server a failure.
 `limited_client` runs a test once per home of the attempt counters: SQLite, PostgreSQL, Redis.
+Each configuration gets an app of its own, `create_app(Settings())` after the environment is
+set: nothing is cached between them.
 """
 
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -17,11 +19,9 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
-from api.config import get_settings
-from api.db import get_counter_engine, get_engine, get_sessionmaker
+from api.config import Settings
+from api.context import AppContext
 from api.main import create_app
-from api.ratelimit import get_limiter
-from api.reference import get_reference
 from api.seed import main as seed_main
 
 PG_ADMIN_URL = os.environ.get(
@@ -36,23 +36,6 @@ TOKENS = {
     "GUICHET_CHAT_TOKEN": "chat-token-for-tests-000000005",
     "GUICHET_COOKIE_KEY": "cookie-key-for-tests-0000000006",
 }
-
-
-def clear_caches() -> None:
-    for cached in (
-        get_settings,
-        get_engine,
-        get_counter_engine,
-        get_sessionmaker,
-        get_reference,
-        get_limiter,
-    ):
-        cached.cache_clear()
-
-
-def dispose_engines() -> None:
-    get_engine().dispose()
-    get_counter_engine().dispose()
 
 
 def _postgres_reachable() -> str | None:
@@ -101,7 +84,6 @@ def empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        dispose_engines()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -122,7 +104,6 @@ def point_api_at(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: P
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("GUICHET_ENV", "development")
     monkeypatch.setenv("GUICHET_REDIS_URL", "")  # the database limiter unless a test says so
-    clear_caches()
 
 
 def delete_redis_keys(url: str, prefix: str) -> None:
@@ -139,8 +120,6 @@ def settings_env(
     """Point the API at the test database with known tokens."""
     point_api_at(database_url, monkeypatch, tmp_path)
     yield
-    dispose_engines()
-    clear_caches()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])
@@ -156,12 +135,9 @@ def backend(
         if kind == "redis":
             monkeypatch.setenv("GUICHET_REDIS_URL", request.getfixturevalue("redis_url"))
             monkeypatch.setenv("GUICHET_REDIS_PREFIX", prefix)
-            clear_caches()
         try:
             yield kind
         finally:
-            dispose_engines()
-            clear_caches()
             if kind == "redis":
                 delete_redis_keys(REDIS_TEST_URL, prefix)
 
@@ -171,7 +147,7 @@ def limited_client(backend: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Te
     """A client of the seeded API, once per home of the attempt counters."""
     monkeypatch.setattr("sys.argv", ["api.seed"])
     seed_main()
-    with TestClient(create_app()) as test_client:
+    with TestClient(create_app(Settings())) as test_client:
         yield test_client
 
 
@@ -184,8 +160,23 @@ def seeded(settings_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def client(seeded: None) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(create_app(Settings())) as test_client:
         yield test_client
+
+
+def context_of(client: TestClient) -> AppContext:
+    """The context of the app a test client talks to: its engines, limiter, settings."""
+    return client.app.state.context  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def api_context(seeded: None) -> Iterator[AppContext]:
+    """The context an app of the test's settings would have, without the app."""
+    context = AppContext.build(Settings())
+    try:
+        yield context
+    finally:
+        context.dispose()
 
 
 def bearer(key: str = "GUICHET_ASSISTANT_TOKEN") -> dict[str, str]:
@@ -193,14 +184,14 @@ def bearer(key: str = "GUICHET_ASSISTANT_TOKEN") -> dict[str, str]:
 
 
 @pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Change settings of a running app (limits, backend): the next request sees them."""
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+    """Another configuration (limits, delays): a new app of those settings, on the same
+    database, started; it is stopped at the end of the test."""
+    with ExitStack() as started:
 
-    def apply(**env: str) -> None:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        get_settings.cache_clear()
-        get_limiter.cache_clear()
-        get_reference.cache_clear()
+        def apply(**env: str) -> TestClient:
+            for key, value in env.items():
+                monkeypatch.setenv(key, value)
+            return started.enter_context(TestClient(create_app(Settings())))
 
-    return apply
+        yield apply

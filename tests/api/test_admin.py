@@ -39,7 +39,7 @@ def test_an_event_unblocks_a_dossier(client: TestClient) -> None:
 
 
 def test_configured_delay_changes_what_is_stuck(client: TestClient, configure) -> None:  # type: ignore[no-untyped-def]
-    configure(GUICHET_DELAIS_NORMAUX_JOURS='{"en_instruction": 100, "brouillon": 60}')
+    client = configure(GUICHET_DELAIS_NORMAUX_JOURS='{"en_instruction": 100, "brouillon": 60}')
     stuck = client.get("/v1/admin/dossiers", params={"bloque": "true"}, headers=ADMIN)
     assert numeros(stuck) == ["2611000009"]
 

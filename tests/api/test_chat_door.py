@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.chat_door import COOKIE_NAME, DoorMessages, asker_network, clean_message
-from api.config import get_settings
+from api.config import Settings
 from api.main import create_app
-from tests.api.conftest import TOKENS, clear_caches, dispose_engines, empty_database
+from tests.api.conftest import TOKENS, empty_database
 
 CHAT_TOKEN = TOKENS["GUICHET_CHAT_TOKEN"]
 MESSAGES = DoorMessages()
@@ -53,11 +53,9 @@ def door(rasa: FakeRasa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
         monkeypatch.setenv("GUICHET_REDIS_URL", "")
         monkeypatch.setenv("GUICHET_CHAT_PER_CONVERSATION_PER_MINUTE", "5")
-        clear_caches()
-        with TestClient(create_app(rasa_transport=httpx.MockTransport(rasa))) as client:
+        app = create_app(Settings(), rasa_transport=httpx.MockTransport(rasa))
+        with TestClient(app) as client:
             yield client
-        dispose_engines()
-        clear_caches()
 
 
 def store_events(path: Path, senders: list[str]) -> None:
@@ -222,8 +220,7 @@ def test_docs_are_served_in_development_only(door, monkeypatch):
     monkeypatch.setenv("GUICHET_ENV", "production")
     for name in ("GUICHET_CHAT_TOKEN", "GUICHET_COOKIE_KEY"):
         monkeypatch.setenv(name, "a-long-enough-secret-for-production")
-    get_settings.cache_clear()
-    production = TestClient(create_app())
+    production = TestClient(create_app(Settings()))
     assert production.get("/docs").status_code == 404
     assert production.get("/openapi.json").status_code == 404
 

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.config import Settings
 from api.main import create_app
 from tests.api.conftest import bearer
 
@@ -64,7 +65,7 @@ def fake_rasa(request: httpx.Request) -> httpx.Response:
 
 
 def test_no_server_error_and_answers_match_the_schema(seeded: None) -> None:
-    app = create_app(rasa_transport=httpx.MockTransport(fake_rasa))
+    app = create_app(Settings(), rasa_transport=httpx.MockTransport(fake_rasa))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 10

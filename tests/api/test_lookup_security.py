@@ -12,11 +12,10 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy import select
 
-from api.config import get_settings
-from api.db import get_counter_engine, get_sessionmaker
+from api.context import AppContext
 from api.models import AttemptCounter, LookupLock
-from api.ratelimit import Asker, Counter, get_limiter
-from tests.api.conftest import bearer
+from api.ratelimit import Asker, Counter
+from tests.api.conftest import bearer, context_of
 from tests.api.test_lookup import lookup
 
 NUMERO = "2611000003"
@@ -27,11 +26,11 @@ def wrong_date(i: int) -> str:
     return f"1956-{i // 28 % 12 + 1:02d}-{i % 28 + 1:02d}"
 
 
-def stored_counters() -> dict[str, str]:
+def stored_counters(context: AppContext) -> dict[str, str]:
     """Every attempt counter as stored, subject (or Redis key) -> its whole content as text."""
-    settings = get_settings()
+    settings = context.settings
     if not settings.redis_url:
-        with get_counter_engine().connect() as connection:
+        with context.counter_engine.connect() as connection:
             rows = connection.execute(select(AttemptCounter.__table__)).mappings().all()
         return {row["subject"]: repr(dict(row)) for row in rows}
     with Redis.from_url(settings.redis_url) as redis:
@@ -41,11 +40,10 @@ def stored_counters() -> dict[str, str]:
         }
 
 
-def pair_counter(asker_header: str, numero: str) -> Counter:
+def pair_counter(context: AppContext, asker_header: str, numero: str) -> Counter:
     """The (asker, number) counter of a lookup sent with this X-Guichet-Asker."""
-    limiter = get_limiter()
-    subject = limiter.keyer.subjects(Asker(f"asker:{asker_header}"), numero).pair
-    settings = get_settings()
+    subject = context.limiter.keyer.subjects(Asker(f"asker:{asker_header}"), numero).pair
+    settings = context.settings
     if settings.redis_url:
         with Redis.from_url(settings.redis_url) as redis:
             raw = redis.hgetall(f"{settings.redis_prefix}:limits:{subject}")
@@ -56,15 +54,15 @@ def pair_counter(asker_header: str, numero: str) -> Counter:
             float(raw[b"pending_until"]),
             float(raw[b"blocked_until"]),
         )
-    with get_counter_engine().connect() as connection:
+    with context.counter_engine.connect() as connection:
         row = connection.execute(
             select(AttemptCounter).where(AttemptCounter.subject == subject)
         ).one()
     return Counter(row.failures, row.window_ends, row.pending, row.pending_until, row.blocked_until)
 
 
-def attack_records() -> list[tuple[str, int]]:
-    with get_sessionmaker()() as session:
+def attack_records(context: AppContext) -> list[tuple[str, int]]:
+    with context.sessionmaker() as session:
         return [(lock.numero, lock.failures) for lock in session.scalars(select(LookupLock))]
 
 
@@ -123,6 +121,7 @@ def test_an_attacker_never_stops_the_owner(
     limited_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = limited_client
+    context = context_of(client)
     with caplog.at_level("INFO"):
         statuses = [
             lookup(client, NUMERO, wrong_date(i), asker=f"bot-{i % 40}").status_code
@@ -131,7 +130,7 @@ def test_an_attacker_never_stops_the_owner(
     # The thirtieth wrong date starts the attack: from then on, each bot has had one try only
     # (without it, each would have had three).
     assert statuses.count(404) == 40
-    assert attack_records() == [(NUMERO, 30)], "recorded once, for the back office"
+    assert attack_records(context) == [(NUMERO, 30)], "recorded once, for the back office"
     warnings = [
         r.getMessage()
         for r in caplog.records
@@ -151,7 +150,7 @@ def test_an_attacker_never_stops_the_owner(
     # ...and a newcomer gets one try, not two.
     assert lookup(client, NUMERO, wrong_date(500), asker="newcomer").status_code == 404
     assert lookup(client, NUMERO, RIGHT_DATE, asker="newcomer").status_code == 429
-    assert attack_records() == [(NUMERO, 30)]
+    assert attack_records(context) == [(NUMERO, 30)]
 
 
 def test_unknown_and_known_numbers_are_limited_alike(limited_client: TestClient) -> None:
@@ -181,7 +180,7 @@ def test_fifty_parallel_wrong_tries_on_one_number_verify_three(
     client = limited_client
     statuses = _parallel(client, 50, lambda i: NUMERO)
     assert statuses.count(404) == 3 and statuses.count(429) == 47
-    counter = pair_counter("racer", NUMERO)
+    counter = pair_counter(context_of(client), "racer", NUMERO)
     assert (counter.failures, counter.pending) == (3, 0)
     assert counter.blocked_until > time.time() + 55
     assert lookup(client, NUMERO, RIGHT_DATE, asker="racer").status_code == 429
@@ -192,8 +191,8 @@ def test_fifty_parallel_wrong_tries_on_many_numbers_verify_twenty(
     limited_client: TestClient,
     configure,  # type: ignore[no-untyped-def]
 ) -> None:
-    configure(GUICHET_LOOKUP_ASKER_PER_MINUTE="1000")
-    statuses = _parallel(limited_client, 50, lambda i: f"26112{i:05d}")
+    client = configure(GUICHET_LOOKUP_ASKER_PER_MINUTE="1000")
+    statuses = _parallel(client, 50, lambda i: f"26112{i:05d}")
     assert statuses.count(404) == 20 and statuses.count(429) == 30
 
 
@@ -202,7 +201,7 @@ def test_counters_hold_no_number_nor_asker_in_clear(limited_client: TestClient) 
     for i in range(4):
         lookup(client, NUMERO, wrong_date(i), asker="a1b2c3d4e5", conversation="conv-secret")
     lookup(client, "2611000005", "1972-05-21", asker="a1b2c3d4e5", conversation="conv-secret")
-    counters = stored_counters()
+    counters = stored_counters(context_of(client))
     assert len(counters) >= 3  # the asker, its pair with the number, the number
     text = repr(counters)
     for secret in (NUMERO, "2611000005", "26110000", "a1b2c3d4e5", "conv-secret", "testclient"):
@@ -213,9 +212,12 @@ def test_purge_expired_deletes_what_is_over(limited_client: TestClient) -> None:
     client = limited_client
     for i in range(3):
         lookup(client, NUMERO, wrong_date(i), asker="old")
-    limiter = get_limiter()
+    limiter = context_of(client).limiter
     assert limiter.purge_expired() == 0
-    assert len([s for s in stored_counters() if ":p:" in s or s.startswith("p:")]) == 1
+    assert (
+        len([s for s in stored_counters(context_of(client)) if ":p:" in s or s.startswith("p:")])
+        == 1
+    )
     assert limiter.purge_expired(time.time() + 86_401) == 3
     assert lookup(client, NUMERO, wrong_date(9), asker="old").status_code == 404
 
@@ -239,7 +241,7 @@ def test_unknown_number_and_wrong_date_take_the_same_time(
     client: TestClient,
     configure,  # type: ignore[no-untyped-def]
 ) -> None:
-    configure(
+    client = configure(
         GUICHET_LOOKUP_FREE_FAILURES="100000",
         GUICHET_LOOKUP_ASKER_MAX_FAILURES="100000",
         GUICHET_LOOKUP_NUMERO_ATTACK_FAILURES="100000",

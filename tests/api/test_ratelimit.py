@@ -18,6 +18,7 @@ from api.ratelimit import (
     Asker,
     Attack,
     AttemptLimiter,
+    AttemptRefused,
     DatabaseStore,
     Denial,
     FloodLimits,
@@ -216,6 +217,44 @@ def test_slots_under_way_are_capped(harness: Harness) -> None:
     assert limiter.begin(Asker("ip-a"), NUMERO) == Denial("busy", 1)
     clock.now += 61
     assert isinstance(limiter.begin(Asker("ip-a"), NUMERO), Ticket)
+
+
+def test_an_attempt_block_judges_on_leaving_and_gives_the_slots_back_on_error(
+    harness: Harness,
+) -> None:
+    limiter, ip_a = harness.limiter, Asker("ip-a")
+    for _ in range(5):  # errors are not wrong dates: the slots come back, nothing is counted
+        with pytest.raises(RuntimeError), limiter.attempt(ip_a, NUMERO):
+            raise RuntimeError("database unreachable")
+    with limiter.attempt(ip_a, NUMERO) as right:
+        right.verified()
+    assert right.attack is None
+    # Three at once; the fourth is refused and its error gives the third's slot back; the first
+    # two are left without verified(): two wrong dates.
+    with (
+        limiter.attempt(ip_a, NUMERO),
+        limiter.attempt(ip_a, NUMERO),
+        pytest.raises(AttemptRefused) as busy,
+        limiter.attempt(ip_a, NUMERO),
+        limiter.attempt(ip_a, NUMERO),
+    ):
+        pytest.fail("a fourth verification at once")
+    assert busy.value.denial == Denial("busy", 1)
+    with limiter.attempt(ip_a, NUMERO):
+        pass
+    with pytest.raises(AttemptRefused) as delayed, limiter.attempt(ip_a, NUMERO):
+        pytest.fail("a refused attempt never runs its block")
+    assert delayed.value.denial == Denial("delay", 60), "three wrong dates, then a delay"
+
+
+def test_an_attempt_says_when_it_started_an_attack(harness: Harness) -> None:
+    attacks = []
+    for i in range(31):
+        with harness.limiter.attempt(Asker(f"bot-{i}"), NUMERO) as wrong:
+            pass
+        attacks.append(wrong.attack)
+    assert [i for i, attack in enumerate(attacks) if attack is not None] == [29]
+    assert attacks[29] == Attack(30, harness.clock.now + DAY)
 
 
 def test_asker_slots_under_way_are_capped(harness: Harness) -> None:

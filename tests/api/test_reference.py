@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from api.config import get_settings
+from api.config import Settings
 from api.reference import load_reference
 from guichet.catalogue import DEFAULT_PATH, load_catalogue
 
@@ -24,7 +24,7 @@ def _texts(responses: dict[str, list[dict]], name: str) -> list[str]:
 
 def test_every_id_of_the_demo_dossiers_is_in_the_catalogue() -> None:
     catalogue = load_catalogue()
-    fixture = yaml.safe_load(get_settings().fixture_path.read_text(encoding="utf-8"))
+    fixture = yaml.safe_load(Settings().fixture_path.read_text(encoding="utf-8"))
     assert set(fixture) == {"dossiers"}, "labels and delays live in the catalogue only"
     for dossier in fixture["dossiers"]:
         assert dossier["demarche"] in catalogue.procedures, dossier["numero"]

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from api import retention
-from api.config import Settings, get_settings
-from api.db import get_engine
+from api.config import Settings
+from api.context import AppContext
 from api.models import Checklist, LookupLock
 from api.retention import PurgeFailed, forget_conversation, purge, retention_loop
 from tests.api.conftest import bearer, empty_database
@@ -98,13 +98,22 @@ def tracker_db_url(
         create_events_table(url)
         monkeypatch.setenv("GUICHET_TRACKER_DB_URL", url)
         monkeypatch.setenv("GUICHET_RETENTION_DAYS", "30")
-        get_settings.cache_clear()
         yield url
 
 
 @pytest.fixture
-def settings(tracker_db_url: str, seeded: None) -> Settings:
-    return get_settings()
+def context(tracker_db_url: str, seeded: None) -> Iterator[AppContext]:
+    """What an app of the test's settings holds (its database seeded, its tracker store set)."""
+    context = AppContext.build(Settings())
+    try:
+        yield context
+    finally:
+        context.dispose()
+
+
+@pytest.fixture
+def settings(context: AppContext) -> Settings:
+    return context.settings
 
 
 def test_purge_deletes_conversations_whose_last_event_is_old(
@@ -135,8 +144,10 @@ def test_purge_works_through_batches(
     assert events_by_sender(tracker_db_url) == {"recent": 1}
 
 
-def test_purge_deletes_old_checklists_and_ended_locks(settings: Settings) -> None:
-    with Session(get_engine()) as session:
+def test_purge_deletes_old_checklists_and_ended_locks(
+    settings: Settings, context: AppContext
+) -> None:
+    with Session(context.engine) as session:
         for code, age in (("ANCIEN01", 31), ("RECENT01", 29)):
             session.add(
                 Checklist(
@@ -165,7 +176,7 @@ def test_purge_deletes_old_checklists_and_ended_locks(settings: Settings) -> Non
     counts = purge(settings, now=NOW)
 
     assert counts["checklists"] == 1 and counts["lookup_locks"] == 1
-    with Session(get_engine()) as session:
+    with Session(context.engine) as session:
         assert session.scalars(select(Checklist.code)).all() == ["RECENT01"]
         kept = sorted(session.scalars(select(LookupLock.numero)))
         assert kept == ["2611000002", "2611000003"]
@@ -181,15 +192,15 @@ class CountersWithoutPurge:
 
 
 def test_purge_asks_the_limiter_to_drop_expired_counters(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, context: AppContext
 ) -> None:
     # The configured limiter (counters in the database here, none of them expired) runs.
-    assert purge(settings, now=NOW)["attempt_counters"] == 0
-    monkeypatch.setattr(retention, "get_limiter", CountersWithPurge)
-    assert purge(settings, now=NOW)["attempt_counters"] == 3
+    assert purge(settings, now=NOW, limiter=context.limiter)["attempt_counters"] == 0
+    with_purge = CountersWithPurge()
+    assert purge(settings, now=NOW, limiter=with_purge)["attempt_counters"] == 3  # type: ignore[arg-type]
     # A limiter without purge_expired (before it was added) is no error.
-    monkeypatch.setattr(retention, "get_limiter", CountersWithoutPurge)
-    assert purge(settings, now=NOW)["attempt_counters"] == 0
+    without = CountersWithoutPurge()
+    assert purge(settings, now=NOW, limiter=without)["attempt_counters"] == 0  # type: ignore[arg-type]
 
 
 def test_no_tracker_store_yet(settings: Settings, tmp_path: Path) -> None:
@@ -218,8 +229,8 @@ def test_forget_one_conversation(settings: Settings, tracker_db_url: str) -> Non
     assert forget_conversation(settings, "to-forget") == 0
 
 
-def test_a_failing_step_does_not_stop_the_others(settings: Settings) -> None:
-    with Session(get_engine()) as session:
+def test_a_failing_step_does_not_stop_the_others(settings: Settings, context: AppContext) -> None:
+    with Session(context.engine) as session:
         session.add(
             Checklist(
                 code="ANCIEN02",
@@ -252,7 +263,7 @@ def test_the_loop_logs_errors_and_goes_on(
     ]
     sleeps: list[float] = []
 
-    def fake_purge(_settings: Settings) -> dict[str, int]:
+    def fake_purge(_settings: Settings, *_args: object) -> dict[str, int]:
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome

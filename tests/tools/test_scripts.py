@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
+from api import openapi
 from scripts import ensure_env, generate_domain, nlu_report, train
 from scripts.services import Ports, Stack, StackError, build_services, local_env
 
@@ -103,3 +104,16 @@ def test_nlu_report_says_whether_both_goals_hold() -> None:
     weak = nlu_report.render(_report({"greet": 1.0, "goodbye": 0.79}), heldout, date(2026, 1, 2))
     assert "Goals NOT met" in weak, "macro-F1 0.895 and an intent under 0.80 miss both goals"
     assert "Macro-F1: 0.650" in weak, "the held-out macro-F1 is reported"
+
+
+def test_committed_openapi_schema_is_up_to_date_and_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert openapi.main(["--check"]) == 0, "run `make openapi` and commit api/openapi.json"
+    copy = tmp_path / "openapi.json"
+    assert openapi.main(["--path", str(copy)]) == 0
+    assert openapi.main(["--check", "--path", str(copy)]) == 0
+    assert openapi.render(openapi.build_schema()) == copy.read_text(encoding="utf-8"), "stable"
+    copy.write_text(copy.read_text(encoding="utf-8").replace('"statut"', '"etat"'))
+    assert openapi.main(["--check", "--path", str(copy)]) == 1
+    assert "out of date" in capsys.readouterr().err
