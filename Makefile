@@ -4,17 +4,14 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
-RASA := .venv-rasa/bin/rasa
+# Rasa imports Guichet's own NLU component (assistant/nlu) by its module path; the tests too.
+export PYTHONPATH := $(CURDIR)
+# For the tests that import Rasa in-process (test-nlu, test-actions, test-privacy).
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
-# Rasa imports Guichet's own NLU component (assistant/nlu) by its module path.
-export PYTHONPATH := $(CURDIR)
-# Rasa expands these in endpoints.yml; scripts/services.py sets the same defaults.
-export GUICHET_ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
-export GUICHET_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
-# endpoints.yml names it; commands that call no action (rasa test, validate) need no value.
-export GUICHET_ACTIONS_TOKEN ?=
+# Every rasa command runs in the environment of scripts/paths.py:rasa_env, through one wrapper.
+RASA := $(PY) -m scripts.rasa
 RASA_PATHS := --domain assistant/domain --config config.yml
 
 .PHONY: run test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy nlu-report

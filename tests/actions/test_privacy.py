@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.privacy_actions import FORGET_MARKER, ActionForgetConversation
+from assistant.actions.privacy import FORGET_MARKER, ActionForgetConversation
 from tests.actions.conftest import make_tracker
 
 

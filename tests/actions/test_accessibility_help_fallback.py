@@ -4,12 +4,9 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.conversation import (
-    ActionAnswerTopic,
-    ActionDefaultAskAffirmation,
-    ActionRepeatLast,
-    bot_turns,
-)
+from assistant.actions.accessibility import ActionRepeatLast, bot_turns
+from assistant.actions.fallback import ActionDefaultAskAffirmation
+from assistant.actions.help import ActionAnswerTopic
 from assistant.actions.naming import comparable, named_in
 from guichet.catalogue import get_catalogue
 from tests.actions.conftest import make_tracker

@@ -1,0 +1,63 @@
+"""Accessibility: "répétez" says the last real answer again."""
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+MESSAGE_KEYS = ("text", "buttons", "image", "custom", "attachment")
+
+
+# Answers that only acknowledge a setting: "répétez" after "plus lentement" means the answer
+# before, said again.
+ACKNOWLEDGEMENTS = frozenset({"utter_ok_slower", "utter_ok_simpler"})
+
+
+def bot_turns(events: list[dict]) -> list[list[dict]]:
+    """The bot messages that answered each user message, oldest first.
+
+    The answer to the latest user message, still being built, is not included.
+    """
+    turns: list[list[dict]] = []
+    current: list[dict] | None = None
+    for event in events:
+        if event.get("event") == "user":
+            if current is not None:
+                turns.append(current)
+            current = []
+        elif event.get("event") == "bot" and current is not None:
+            current.append(event)
+    return turns
+
+
+def last_answer_worth_repeating(events: list[dict]) -> list[dict]:
+    """The latest answer, without the messages that only acknowledged a setting."""
+    for turn in reversed(bot_turns(events)):
+        kept = [
+            e for e in turn if (e.get("metadata") or {}).get("utter_action") not in ACKNOWLEDGEMENTS
+        ]
+        if kept:
+            return kept
+    return []
+
+
+class ActionRepeatLast(Action):
+    """Send again what the assistant said just before "répétez"."""
+
+    def name(self) -> str:
+        return "action_repeat_last"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        turn = last_answer_worth_repeating(tracker.events)
+        if tracker.active_loop.get("name") and turn:
+            # Inside a form the last message is its question: the form asks it again itself.
+            turn = turn[:-1]
+        elif not turn:
+            dispatcher.utter_message(response="utter_nothing_to_repeat")
+        for event in turn:
+            data = event.get("data") or {}
+            message = {key: data[key] for key in MESSAGE_KEYS if data.get(key)}
+            dispatcher.utter_message(text=event.get("text"), **message)
+        return []
