@@ -279,7 +279,7 @@ def test_only_a_request_that_starts_a_conversation_sets_the_cookie(door, rasa):
 
 
 def test_an_erasure_waits_for_the_answer_under_way_in_that_conversation(door):
-    chat_door = door.app.state.chat_door
+    chat_door = door.app.state.context.chat_door
     order: list[str] = []
 
     async def answer() -> None:
