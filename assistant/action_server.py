@@ -22,6 +22,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from assistant.actions import api_client
+
 ACTIONS_PACKAGE = "assistant.actions"
 OPEN_PATHS = frozenset({"/health"})
 logger = logging.getLogger(__name__)
@@ -57,6 +59,10 @@ def secure_app(token: str, actions_package: str = ACTIONS_PACKAGE) -> Sanic:
             "".join(traceback.format_tb(error.__traceback__)),
         )
         return response.json({"error": "action failed"}, status=500)
+
+    @app.after_server_stop
+    async def close_api_connections(_app: Sanic, _loop: object) -> None:
+        await api_client.close_shared()
 
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     return app

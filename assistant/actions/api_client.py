@@ -1,5 +1,6 @@
 """The one typed client of the dossier API: results or typed errors, never raw responses."""
 
+import asyncio
 import hashlib
 import os
 import re
@@ -117,7 +118,12 @@ class ApiSettings:
 
 
 class DossierApiClient:
-    """Calls the dossier API on behalf of the assistant."""
+    """Calls the dossier API on behalf of the assistant.
+
+    One instance keeps one connection pool: a new `httpx.AsyncClient` per call cost a TCP
+    connection and an SSL context on every lookup (issue 11). The pool belongs to the event
+    loop that opened it, so a client used from another loop (tests) opens its own.
+    """
 
     def __init__(
         self,
@@ -128,11 +134,36 @@ class DossierApiClient:
         self._settings = settings
         self._transport = transport
         self._timeout = timeout_seconds
+        self._http: httpx.AsyncClient | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_env(cls) -> "DossierApiClient":
-        """A client for the API the environment names (what actions use when not under test)."""
-        return cls(ApiSettings.from_env())
+        """The process's client for the API the environment names (what actions use when not
+        under test): built once, so every action call reuses its connections."""
+        global _shared
+        settings = ApiSettings.from_env()
+        if _shared is None or _shared._settings != settings:
+            _shared = cls(settings)
+        return _shared
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http_loop is not loop or self._http.is_closed:
+            self._http = httpx.AsyncClient(
+                base_url=self._settings.base_url,
+                transport=self._transport,
+                timeout=self._timeout,
+                headers={"Authorization": f"Bearer {self._settings.token}"},
+            )
+            self._http_loop = loop
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the connection pool (the action server's shutdown)."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def lookup(
         self, numero: str, date_naissance: date, asker: Asker | None = None
@@ -175,15 +206,18 @@ class DossierApiClient:
         self, path: str, body: dict, headers: dict[str, str] | None = None
     ) -> httpx.Response:
         try:
-            async with httpx.AsyncClient(
-                base_url=self._settings.base_url,
-                transport=self._transport,
-                timeout=self._timeout,
-                headers={"Authorization": f"Bearer {self._settings.token}"},
-            ) as client:
-                return await client.post(path, json=body, headers=headers)
+            return await self._client().post(path, json=body, headers=headers)
         except httpx.HTTPError as error:
             raise ApiUnavailable(str(error)) from error
+
+
+_shared: DossierApiClient | None = None
+
+
+async def close_shared() -> None:
+    """Close the process's client, if one was made (the action server stops)."""
+    if _shared is not None:
+        await _shared.aclose()
 
 
 def _retry_after(response: httpx.Response) -> int:

@@ -131,3 +131,57 @@ def test_client_from_env_uses_the_configured_api(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("GUICHET_ASSISTANT_TOKEN", "from-env")
     client = DossierApiClient.from_env()
     assert client._settings == ApiSettings(base_url="http://api.example:9000", token="from-env")
+
+
+def test_from_env_gives_the_process_one_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUICHET_API_URL", "http://api.example:9000")
+    monkeypatch.setenv("GUICHET_ASSISTANT_TOKEN", "from-env")
+    assert DossierApiClient.from_env() is DossierApiClient.from_env()
+    monkeypatch.setenv("GUICHET_ASSISTANT_TOKEN", "rotated")
+    assert DossierApiClient.from_env()._settings.token == "rotated"
+
+
+async def _count_connections_for(lookups: int) -> int:
+    """Serve `lookups` answers over HTTP/1.1 on loopback; return how many TCP connections the
+    client opened for them."""
+    connections = 0
+    payload = json.dumps(BODY).encode()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                await reader.readexactly(length)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+                    + payload
+                )
+                await writer.drain()
+        except asyncio.IncompleteReadError:  # the client closed its connection
+            pass
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = DossierApiClient(ApiSettings(f"http://127.0.0.1:{port}", "t"))
+    try:
+        for _ in range(lookups):
+            await client.lookup("2611000002", date(1961, 7, 4))
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+    return connections
+
+
+def test_lookups_reuse_one_connection() -> None:
+    assert asyncio.run(_count_connections_for(3)) == 1
