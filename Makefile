@@ -14,14 +14,14 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := $(PY) -m scripts.rasa
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy nlu-report
+.PHONY: run test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy test-server nlu-report
 
 ## run: install what is missing, train if needed, start everything (the API seeds the database)
 run: setup model
 	@$(PY) -m scripts.services
 
 ## test: everything CI checks, in order from cheapest to slowest
-test: setup lint test-tools test-nlu test-actions test-privacy test-api validate model test-stories test-e2e
+test: setup lint test-tools test-nlu test-actions test-privacy test-server test-api validate model test-stories test-e2e
 	@echo "[test] Tout est passé."
 
 setup:
@@ -65,6 +65,10 @@ test-actions: setup
 ## test-privacy: masking, the redacting tracker store and the log filter (Rasa environment)
 test-privacy: setup
 	@$(RASA_PY) -m pytest -q tests/privacy
+
+## test-server: what Guichet changes in the Rasa server process (Rasa environment)
+test-server: setup
+	@$(RASA_PY) -m pytest -q tests/server
 
 test-api: setup
 	@$(PY) -m pytest -q tests/api

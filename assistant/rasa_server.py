@@ -3,13 +3,20 @@
 `python -m assistant.rasa_server [rasa run options]`. Rasa takes its API token only on the
 command line, where every local user can read it (`ps`); this wrapper reads it from
 GUICHET_RASA_TOKEN and hands it to Rasa inside the process. Without a token the HTTP API
-(/conversations, /model, …) stays off: only the chat door's channel answers.
+(/conversations, /model, …) stays off: only the chat door's channel answers. It also makes
+Rasa check the action server's answers without re-checking their schema each time
+(assistant/action_results.py).
 """
 
 import os
 import sys
 
 from rasa.__main__ import main as rasa_main
+
+from assistant import action_results
+
+# At import, so that every Sanic worker process has it too.
+action_results.install()
 
 
 def rasa_arguments(argv: list[str], token: str) -> list[str]:
