@@ -178,9 +178,8 @@ class ActionExplainCurrentPiece(Action):
             preferred=procedure.documents if procedure else (),
         )
         document = named or document_of(tracker.get_slot(REQUESTED_SLOT) or "")
-        response = responses.explain_piece(document)
-        if response not in domain.get("responses", {}):
-            response = responses.EXPLAIN_UNKNOWN
+        known = document in catalogue.documents  # each has its explanation in the domain
+        response = responses.explain_piece(document) if known else responses.EXPLAIN_UNKNOWN
         dispatcher.utter_message(response=response)
         return []
 

@@ -9,7 +9,7 @@ from assistant.actions.fallback import ActionDefaultAskAffirmation
 from assistant.actions.help import ActionAnswerTopic
 from assistant.actions.naming import comparable, named_in
 from guichet.catalogue import get_catalogue
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, sent
 
 BUTTONS = [{"title": "Oui", "payload": "/affirm"}]
 EVENTS = [
@@ -25,7 +25,7 @@ EVENTS = [
 
 def run(action, tracker, domain):  # type: ignore[no-untyped-def]
     dispatcher = CollectingDispatcher()
-    asyncio.run(action.run(dispatcher, tracker, domain))
+    asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
     return dispatcher.messages
 
 
@@ -106,7 +106,8 @@ def answer_topic(domain: dict, text: str, intent: str, slots: dict, loop: str | 
     tracker = make_tracker(slots, text=text, active_loop=loop)
     tracker.latest_message["intent"] = {"name": intent}
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionAnswerTopic().run(dispatcher, tracker, domain))
+    action = ActionAnswerTopic()
+    events = asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
     return [m["response"] for m in dispatcher.messages], events
 
 

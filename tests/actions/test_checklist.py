@@ -19,7 +19,7 @@ from assistant.actions.checklist_logic import previous_question, question_slots,
 from assistant.actions.naming import named_in
 from guichet.catalogue import get_catalogue
 from guichet.identifiers import fold
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, sent
 from tests.actions.contract import api_transport, saved_checklist
 
 CATALOGUE = get_catalogue()
@@ -28,7 +28,7 @@ PROCEDURES = sorted(CATALOGUE.procedures)
 
 def run(action, tracker, domain):  # type: ignore[no-untyped-def]
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, domain))
+    events = asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
     return [m.get("response") for m in dispatcher.messages], events, dispatcher.messages
 
 

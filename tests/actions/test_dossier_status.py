@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.api_client import ApiSettings, DossierApiClient
 from assistant.actions.dossier import ActionCheckDossierStatus, ValidateDossierStatusForm
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, sent
 from tests.actions.contract import api_transport
 from tests.actions.test_api_client import BODY
 
@@ -24,7 +24,8 @@ def run_action(  # type: ignore[no-untyped-def]
     client = DossierApiClient(ApiSettings("http://api.test", "t"), api_transport(handler))
     dispatcher = CollectingDispatcher()
     tracker = tracker or make_tracker(SLOTS)
-    events = asyncio.run(ActionCheckDossierStatus(client).run(dispatcher, tracker, domain))
+    action = ActionCheckDossierStatus(client)
+    events = asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
     return dispatcher.messages, events
 
 

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.dossier import ValidateDossierStatusForm
 from assistant.actions.entities import ValidateMentionedIdentifiers
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, sent
 
 NLU_DATA = Path(__file__).resolve().parents[2] / "assistant" / "data" / "nlu"
 
@@ -93,7 +93,7 @@ def test_ordinary_words_are_not_plates_or_dates(patterns: list[dict], text: str)
     assert "plaque" not in found and "date" not in found
 
 
-def test_mentioned_identifiers_are_normalised() -> None:
+def test_mentioned_identifiers_are_normalised(domain: dict) -> None:
     tracker = make_tracker(
         {"plaque": "ab123cd", "neph": "NEPH : 1205 7520 0123", "date": "1er août 2026"}
     )
@@ -102,10 +102,8 @@ def test_mentioned_identifiers_are_normalised() -> None:
         SlotSet("neph", "NEPH : 1205 7520 0123"),
         SlotSet("date", "1er août 2026"),
     ]
-    domain = {"slots": {"plaque": {}, "neph": {}, "date": {}}, "forms": {}}
-    events = asyncio.run(
-        ValidateMentionedIdentifiers().run(CollectingDispatcher(), tracker, domain)
-    )
+    action = ValidateMentionedIdentifiers()
+    events = asyncio.run(action.run(CollectingDispatcher(), tracker, sent(action, domain)))
     assert {event["name"]: event["value"] for event in events} == {
         "plaque": "AB-123-CD",
         "neph": "120575200123",

@@ -7,12 +7,13 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.privacy import FORGET_MARKER, ActionForgetConversation
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, sent
 
 
 def run(tracker, domain):  # type: ignore[no-untyped-def]
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionForgetConversation().run(dispatcher, tracker, domain))
+    action = ActionForgetConversation()
+    events = asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
     return dispatcher.messages, events
 
 
