@@ -42,9 +42,14 @@ require_python() {
   fi
 }
 
-lock_digest() { sha256sum "$1" | cut -d' ' -f1; }
+# The stamp names the lock's digest and how the packages were installed ("compiled": with
+# their bytecode), so an environment installed the older way is synced once more.
+lock_digest() { echo "$(sha256sum "$1" | cut -d' ' -f1) compiled"; }
 
 # ensure_venv DIR PYTHON LOCK: create DIR with PYTHON and sync it to LOCK unless already done.
+# Packages are installed with their bytecode: where PYTHONDONTWRITEBYTECODE is set (CI, some
+# containers), Python would otherwise compile TensorFlow's sources again at every start of
+# Rasa, a third of its start-up time (docs/performance.md).
 ensure_venv() {
   local dir=$1 python=$2 lock=$3 stamp="$1/.guichet-lock"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(lock_digest "$lock")" ]; then
@@ -55,7 +60,7 @@ ensure_venv() {
     "$python" -m venv "$dir"
   fi
   say "Installation des paquets de $lock dans $dir (quelques minutes la première fois)"
-  "$UV" pip sync --python "$dir/bin/python" "$lock"
+  "$UV" pip sync --compile-bytecode --python "$dir/bin/python" "$lock"
   lock_digest "$lock" >"$stamp"
 }
 
