@@ -11,6 +11,12 @@ Rasa check the action server's answers without re-checking their schema each tim
 import os
 import sys
 
+# Before Rasa: importing skops (which reads the intent classifier, assistant/nlu) looks up the
+# module of every scikit-learn type in sys.modules; after TensorFlow is loaded that takes 5 s
+# instead of 1 s (warm start-up, docs/performance.md).
+import skops.io  # noqa: F401
+
+# isort: split
 from rasa.__main__ import main as rasa_main
 
 from assistant import action_results
