@@ -122,6 +122,13 @@ class ValidateChecklistForm(FormValidationAction):
         procedure = current_procedure(tracker, get_catalogue())
         return question_slots(procedure) if procedure else []
 
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Nothing to extract by hand: the answers come from the slot mappings. (rasa_sdk would
+        look for an `extract_<slot>` method per question and warn at each turn.)"""
+        return []
+
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

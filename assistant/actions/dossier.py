@@ -17,6 +17,7 @@ from assistant.actions.api_client import (
     DossierStatus,
     TooManyAttempts,
 )
+from assistant.actions.validation import ValidatesItsOwnSlots
 from guichet import responses
 from guichet.catalogue import get_catalogue
 from guichet.identifiers import normalise_numero, parse_birth_date
@@ -24,7 +25,7 @@ from guichet.identifiers import normalise_numero, parse_birth_date
 FORM_SLOTS = ("numero_dossier", "date_naissance")
 
 
-class ValidateDossierStatusForm(FormValidationAction):
+class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
     """Accept numbers and dates as people write them; explain and ask again otherwise."""
 
     def name(self) -> str:

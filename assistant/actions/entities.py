@@ -12,18 +12,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
+from assistant.actions.validation import ValidatesItsOwnSlots
 from guichet.identifiers import normalise_neph, normalise_plate, parse_date
 
-MENTIONED_SLOTS = ("plaque", "neph", "date")
 
-
-class ValidateMentionedIdentifiers(ValidationAction):
+class ValidateMentionedIdentifiers(ValidatesItsOwnSlots, ValidationAction):
     """Keep plates as printed ("AB-123-CD"), NEPH as 12 digits and dates as ISO dates."""
-
-    def domain_slots(self, domain: DomainDict) -> list[str]:
-        """The slots this action normalises. Named here rather than read from the domain,
-        which Rasa does not send this action (endpoints.yml, enable_selective_domain)."""
-        return list(MENTIONED_SLOTS)
 
     def validate_plaque(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -104,11 +104,15 @@ def test_dont_know_gets_the_rule_explained(domain: dict) -> None:
         {"event": "slot", "name": "piece_justificatif_domicile", "value": "je_ne_sais_pas"},
     ]
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ValidateChecklistForm().get_validation_events(dispatcher, tracker, domain))
+    action = ValidateChecklistForm()
+    events = asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
     assert [m["response"] for m in dispatcher.messages] == [
         "utter_explain_piece_justificatif_domicile"
     ]
     assert SlotSet("piece_justificatif_domicile", "je_ne_sais_pas") in events
+    # The next question is the procedure's next document, known without the domain.
+    assert events[-1]["name"] == "requested_slot"
+    assert events[-1]["value"] not in (None, "piece_justificatif_domicile")
 
 
 def test_go_back_clears_the_previous_answer(domain: dict) -> None:

@@ -207,3 +207,25 @@ def test_every_response_named_in_actions_exists_in_the_domain(domain: dict) -> N
     assert named, "no response names found: the pattern no longer matches the code"
     # "utter_action" is the key under which Rasa records which response a bot message was.
     assert named - {"utter_action"} <= set(domain["responses"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "said"),
+    [
+        ("26 11-000.002", "2611000002", []),
+        ("12", None, ["utter_invalid_numero_dossier"]),
+    ],
+)
+def test_the_form_validates_the_number_with_what_rasa_sends_it(
+    domain: dict, typed: str, stored: str | None, said: list[str]
+) -> None:
+    tracker = make_tracker({"numero_dossier": typed}, text=typed, active_loop="dossier_status_form")
+    tracker.events = [
+        {"event": "user", "text": typed},
+        {"event": "slot", "name": "numero_dossier", "value": typed},
+    ]
+    dispatcher = CollectingDispatcher()
+    action = ValidateDossierStatusForm()
+    events = asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
+    assert events == [SlotSet("numero_dossier", stored)]
+    assert [m["response"] for m in dispatcher.messages] == said
