@@ -90,3 +90,17 @@ def test_a_file_holding_other_types_is_not_loaded(tmp_path):
     sio.dump({"model": Intruder()}, path)
     with pytest.raises(RuntimeError, match="unexpected types"):
         tfidf_svm.load(path)
+
+
+def test_stacked_ensemble_gives_scikit_learn_s_probabilities(trained):
+    model, words, chars = trained
+    texts = [
+        "je veux vendre mon vehicule",
+        "bonjour",
+        "renouveler mon permis",
+        "zzz qwerty",  # no known feature: every SVM gives its intercept only
+        "",
+    ]
+    blocks, _, _ = featurise(texts, words, chars)
+    expected = model.classifier.predict_proba(model._weigh(blocks))
+    assert np.allclose(model.predict_proba(blocks), expected, rtol=0, atol=1e-12)
