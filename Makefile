@@ -14,14 +14,19 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := $(PY) -m scripts.rasa
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy nlu-report
+.PHONY: run run-scaled test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-scale test-privacy nlu-report
 
 ## run: install what is missing, train if needed, start everything (the API seeds the database)
 run: setup model
 	@$(PY) -m scripts.services
 
+## run-scaled: the same, laid out for several processes on this machine's PostgreSQL and Redis:
+## 2 Rasa processes, 2 API workers, 2 action server workers (docs/scaling.md)
+run-scaled: setup model
+	@$(PY) -m scripts.services --scaled
+
 ## test: everything CI checks, in order from cheapest to slowest
-test: setup lint test-tools test-nlu test-actions test-privacy test-api validate model test-stories test-e2e
+test: setup lint test-tools test-nlu test-actions test-privacy test-api validate model test-stories test-e2e test-scale
 	@echo "[test] Tout est passé."
 
 setup:
@@ -86,6 +91,12 @@ bench: setup
 
 test-e2e: model
 	@$(PY) -m pytest -q tests/e2e
+
+## test-scale: the lock and tracker stores on Redis and PostgreSQL, then two real Rasa processes
+## sharing them: 50 interleaved conversations in order, and one process killed (docs/scaling.md)
+test-scale: model
+	@$(RASA_PY) -m pytest -q tests/scale/stores
+	@$(PY) -m pytest -q tests/scale/replicas
 
 ## nlu-report: 5-fold cross-validation of the NLU, written to docs/nlu.md (not part of `test`)
 nlu-report: setup

@@ -20,17 +20,22 @@ number (measured: 1,000 tickets taken by two processes at once came out as 733 d
 numbers), so both handle their message at once, and the second save of the tracker drops the
 first one's events. `AtomicRedisLockStore` is Rasa's store with each read-modify-write done in
 one Redis transaction (WATCH/MULTI/EXEC, retried when another process changed the lock in
-between); reading, the tickets and their lifetime (TICKET_LOCK_LIFETIME) are Rasa's. Its keys
-also expire once their last ticket has: a lock left by a killed process does not stay forever.
+between); reading and the tickets are Rasa's. Two changes beyond that: a process waiting for its
+turn keeps its ticket alive (`_wait_for_turn`), so TICKET_LOCK_LIFETIME (Rasa's, 60 s by
+default) bounds a turn's work and how long a killed process's ticket holds its conversation,
+not the time spent waiting; and the keys expire once their last ticket has, so a lock left by a
+killed process does not stay in Redis forever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from rasa.core.lock import TicketLock
@@ -122,6 +127,55 @@ class AtomicRedisLockStore(RedisLockStore):
             return self._change(conversation_id, take)
         except Exception as error:
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        """Rasa's `LockStore.lock`, waiting with `_wait_for_turn`."""
+        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        try:
+            yield await self._wait_for_turn(
+                conversation_id, ticket, lock_lifetime, wait_time_in_seconds
+            )
+        finally:
+            self.cleanup(conversation_id, ticket)
+
+    async def _wait_for_turn(
+        self, conversation_id: str, ticket: int, lifetime: float, wait_time_in_seconds: float
+    ) -> TicketLock:
+        """Wait until `ticket` is served, keeping it alive meanwhile.
+
+        Rasa counts a ticket's lifetime from when it is taken, waiting included: a message
+        queued behind the ticket of a killed process expires about when that one does, and
+        fails. Here a waiting process renews its own ticket at each look, and once more when
+        its turn comes, so the lifetime bounds a turn's work and how long a dead process's
+        ticket blocks, not the wait.
+        """
+        while True:
+            lock = self._renew(conversation_id, ticket, lifetime)
+            if lock is None:
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+
+    def _renew(self, conversation_id: str, ticket: int, lifetime: float) -> TicketLock | None:
+        """Drop expired tickets and give `ticket` a new lifetime; None if it is gone."""
+
+        def renew(lock: TicketLock | None) -> tuple[TicketLock | None, TicketLock]:
+            lock = lock or self.create_lock(conversation_id)
+            lock.remove_expired_tickets()
+            own = next((t for t in lock.tickets if t.number == ticket), None)
+            if own is None:
+                return None, lock
+            own.expires = time.time() + lifetime
+            return lock, lock
+
+        return self._change(conversation_id, renew)
 
     def update_lock(self, conversation_id: str) -> None:
         """Drop the expired tickets (a killed process's), so the next one is served."""

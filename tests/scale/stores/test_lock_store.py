@@ -128,6 +128,20 @@ def test_a_dead_process_ticket_expires_and_its_key_too(redis_url):
     assert client.keys("test:lock:*") == []
 
 
+def test_a_message_waiting_behind_a_dead_ticket_outlives_its_own_lifetime(redis_url):
+    dead = AtomicRedisLockStore(redis_url, key_prefix="test")
+    alive = AtomicRedisLockStore(redis_url, key_prefix="test")
+    dead.issue_ticket(CONVERSATION, lock_lifetime=2)
+
+    async def next_turn() -> float:
+        began = time.monotonic()
+        # Rasa's own store expires this ticket after 1 s of waiting: LockError, message lost.
+        async with alive.lock(CONVERSATION, lock_lifetime=1, wait_time_in_seconds=0.1):
+            return time.monotonic() - began
+
+    assert 1.8 < asyncio.run(next_turn()) < 5
+
+
 def test_an_empty_url_is_the_in_memory_store_of_one_worker(monkeypatch):
     monkeypatch.delenv("SANIC_WORKERS", raising=False)
     store = GuichetLockStore(endpoint_config=EndpointConfig(url="", key_prefix="guichet"))
