@@ -55,6 +55,10 @@ lint: setup
 	@.venv/bin/ruff format --check .
 	@$(PY) -m scripts.generate_domain --check
 	@$(PY) -m api.openapi --check
+	@# deploy/, offline: the schemas ship inside these two locked packages.
+	@.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+	@.venv/bin/kubernetes-validate --quiet --strict --kubernetes-version 1.30.0 \
+		deploy/k8s/*.yaml deploy/k8s/templates/*.yaml
 
 format: setup
 	@.venv/bin/ruff format .
