@@ -210,9 +210,7 @@ class GuichetLockStore(LockStore):
     the store the configuration asks for (an instance of another class).
     """
 
-    def __new__(  # type: ignore[misc]
-        cls, endpoint_config: EndpointConfig | None = None, **_ignored: Any
-    ) -> LockStore:
+    def __new__(cls, endpoint_config: EndpointConfig | None = None, **_ignored: Any) -> LockStore:
         url = str((endpoint_config.url if endpoint_config else None) or "").strip()
         kwargs = endpoint_config.kwargs if endpoint_config else {}
         if not url:
