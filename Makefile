@@ -14,14 +14,19 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := $(PY) -m scripts.rasa
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-privacy test-server nlu-report
+.PHONY: run run-scaled test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-scale test-privacy test-server nlu-report
 
 ## run: install what is missing, train if needed, start everything (the API seeds the database)
 run: setup model
 	@$(PY) -m scripts.services
 
+## run-scaled: the same, laid out for several processes on this machine's PostgreSQL and Redis:
+## 2 Rasa processes, 2 API workers, 2 action server workers (docs/scaling.md)
+run-scaled: setup model
+	@$(PY) -m scripts.services --scaled
+
 ## test: everything CI checks, in order from cheapest to slowest
-test: setup lint test-tools test-nlu test-actions test-privacy test-server test-api validate model test-stories test-e2e
+test: setup lint test-tools test-nlu test-actions test-privacy test-server test-api validate model test-stories test-e2e test-scale
 	@echo "[test] Tout est passé."
 
 setup:
@@ -50,6 +55,10 @@ lint: setup
 	@.venv/bin/ruff format --check .
 	@$(PY) -m scripts.generate_domain --check
 	@$(PY) -m api.openapi --check
+	@# deploy/, offline: the schemas ship inside these two locked packages.
+	@.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+	@.venv/bin/kubernetes-validate --quiet --strict --kubernetes-version 1.30.0 \
+		deploy/k8s/*.yaml deploy/k8s/templates/*.yaml
 
 format: setup
 	@.venv/bin/ruff format .
@@ -90,6 +99,12 @@ bench: setup
 
 test-e2e: model
 	@$(PY) -m pytest -q tests/e2e
+
+## test-scale: the lock and tracker stores on Redis and PostgreSQL, then two real Rasa processes
+## sharing them: 50 interleaved conversations in order, and one process killed (docs/scaling.md)
+test-scale: model
+	@$(RASA_PY) -m pytest -q tests/scale/stores
+	@$(PY) -m pytest -q tests/scale/replicas
 
 ## nlu-report: 5-fold cross-validation of the NLU, written to docs/nlu.md (not part of `test`)
 nlu-report: setup

@@ -163,6 +163,26 @@ class RasaUnavailable(Exception):
     """Rasa did not answer, or not as expected."""
 
 
+def rasa_urls(setting: str) -> list[str]:
+    """GUICHET_RASA_URL: one Rasa, or several replicas separated by commas."""
+    urls = [url.strip().rstrip("/") for url in setting.split(",") if url.strip()]
+    if not urls:
+        raise ValueError("GUICHET_RASA_URL is empty: the chat door needs Rasa's address.")
+    return urls
+
+
+def replica_order(conversation: str, replicas: int) -> list[int]:
+    """The replicas to try for a conversation: its own first, then the next ones.
+
+    Its own is drawn from a hash of the id, the same in every API worker and on every machine,
+    so that a conversation keeps to one Rasa while it is up; the lock store (endpoints.yml)
+    keeps its messages in order when they reach two replicas all the same.
+    """
+    digest = hashlib.sha256(conversation.encode()).digest()
+    first = int.from_bytes(digest[:8], "big") % replicas
+    return [(first + step) % replicas for step in range(replicas)]
+
+
 class ChatDoor:
     """Everything a chat request needs, built once per process."""
 
@@ -174,8 +194,8 @@ class ChatDoor:
         self.cookie = ConversationCookie(
             settings.cookie_key, max_age_seconds=settings.retention_days * 86_400
         )
+        self._rasa_urls = rasa_urls(settings.rasa_url)
         self._client = httpx.AsyncClient(
-            base_url=settings.rasa_url,
             transport=transport,
             timeout=httpx.Timeout(60.0, connect=5.0),
             headers={"Authorization": f"Bearer {settings.chat_token}"},
@@ -204,18 +224,29 @@ class ChatDoor:
         return hmac.new(key, f"asker:{network}".encode(), hashlib.sha256).hexdigest()[:32]
 
     async def forward(self, conversation: str, text: str, asker: str) -> list[dict[str, Any]]:
-        """Send one message to Rasa's chat channel; return its answers as Rasa gives them."""
-        try:
-            response = await self._client.post(
-                "/webhooks/chat/webhook",
-                json={
-                    "sender": conversation,
-                    "message": text,
-                    "metadata": {"asker": asker, "door": "web"},
-                },
-            )
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(type(error).__name__) from error
+        """Send one message to Rasa's chat channel; return its answers as Rasa gives them.
+
+        A Rasa replica that cannot be reached is skipped for the next one: nothing was sent to
+        it. Once sent, a message is never sent again (the first Rasa may have handled it).
+        """
+        body = {
+            "sender": conversation,
+            "message": text,
+            "metadata": {"asker": asker, "door": "web"},
+        }
+        unreachable: httpx.HTTPError | None = None
+        for replica in replica_order(conversation, len(self._rasa_urls)):
+            try:
+                response = await self._client.post(
+                    f"{self._rasa_urls[replica]}/webhooks/chat/webhook", json=body
+                )
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                unreachable = error
+            except httpx.HTTPError as error:
+                raise RasaUnavailable(type(error).__name__) from error
+        else:
+            raise RasaUnavailable(type(unreachable).__name__) from unreachable
         if response.status_code != 200:
             raise RasaUnavailable(f"status {response.status_code}")
         try:

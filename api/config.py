@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     web_dir: Path = ROOT / "web"
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
     # --- Chat door (api/routers/chat.py): the only public way to the assistant.
-    # Rasa's REST-like channel of ours, on loopback; the door holds its token.
+    # Rasa's REST-like channel of ours, on loopback; the door holds its token. Several Rasa
+    # replicas: their URLs separated by commas (api/chat_door.py:replica_order).
     rasa_url: str = "http://127.0.0.1:5005"
     chat_token: str = ""
     # Signs the conversation cookie; a browser cannot forge or choose its conversation id.

@@ -4,8 +4,9 @@ endpoints.yml names it by its module path, with the keys of Rasa's `type: SQL` s
 
     tracker_store:
       type: assistant.tracker_store.RedactingSQLTrackerStore
-      dialect: "sqlite"
-      db: ${GUICHET_TRACKER_DB}
+      url: ${GUICHET_TRACKER_DB_URL}
+
+(a SQLAlchemy URL: a SQLite file by default, PostgreSQL for several Rasa processes).
 
 Before events are written (`_additional_events`, where `SQLTrackerStore.save` gets the
 events it has not stored yet), copies are made of them, the tracker in memory keeps the

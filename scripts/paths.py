@@ -29,7 +29,11 @@ def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "GUICHET_ACTION_SERVER_URL": env.get(
                 "GUICHET_ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"
             ),
-            "GUICHET_TRACKER_DB": env.get("GUICHET_TRACKER_DB", str(VAR_DIR / "rasa_tracker.db")),
+            "GUICHET_TRACKER_DB_URL": env.get(
+                "GUICHET_TRACKER_DB_URL", f"sqlite:///{VAR_DIR / 'rasa_tracker.db'}"
+            ),
+            # Empty: the in-memory lock store of one Rasa process (docs/scaling.md).
+            "GUICHET_LOCK_STORE_URL": env.get("GUICHET_LOCK_STORE_URL", ""),
             # Expanded in endpoints.yml even by commands that call no action (rasa test).
             "GUICHET_ACTIONS_TOKEN": env.get("GUICHET_ACTIONS_TOKEN", ""),
         }

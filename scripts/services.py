@@ -1,10 +1,16 @@
-"""Start and supervise the whole assistant: `python -m scripts.services`.
+"""Start and supervise the whole assistant: `python -m scripts.services [--scaled]`.
 
 API + pages, action server and Rasa start in dependency order, each with its log under logs/.
 A port already taken is reported before anything starts; Ctrl-C stops everything. The same
-`Stack` is used by the end-to-end tests on other ports.
+`Stack` is used by the end-to-end and scaling tests on other ports.
+
+How many processes, and where conversations and their locks live, is configuration only
+(`Layout`, docs/scaling.md): by default one of each, SQLite and an in-memory lock store;
+`--scaled` (`make run-scaled`) prepares the local PostgreSQL and Redis (scripts/scaled.py)
+and starts two Rasa processes, two API workers and two action server workers on them.
 """
 
+import argparse
 import os
 import shlex
 import signal
@@ -14,7 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -40,19 +46,93 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class Ports:
-    """Local ports of the three services."""
+    """Local ports of the services: one per Rasa process (`rasa`, then `more_rasa`)."""
 
     api: int = 8000
     actions: int = 5055
     rasa: int = 5005
+    more_rasa: tuple[int, ...] = ()
+
+    @property
+    def all_rasa(self) -> tuple[int, ...]:
+        return (self.rasa, *self.more_rasa)
 
     @classmethod
-    def from_env(cls) -> "Ports":
+    def from_env(cls, env: dict[str, str] | None = None, rasa_processes: int = 1) -> "Ports":
+        """Ports from GUICHET_*_PORT; the Rasa processes on consecutive ports."""
+        env = os.environ if env is None else env
+        rasa = int(env.get("GUICHET_RASA_PORT", 5005))
         return cls(
-            api=int(os.environ.get("GUICHET_API_PORT", 8000)),
-            actions=int(os.environ.get("GUICHET_ACTIONS_PORT", 5055)),
-            rasa=int(os.environ.get("GUICHET_RASA_PORT", 5005)),
+            api=int(env.get("GUICHET_API_PORT", 8000)),
+            actions=int(env.get("GUICHET_ACTIONS_PORT", 5055)),
+            rasa=rasa,
+            more_rasa=tuple(rasa + n for n in range(1, rasa_processes)),
         )
+
+
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise StackError(
+            f"{name}={value!r} : un nombre entier d'au moins 1 est attendu. "
+            f"/ {name} must be a whole number of at least 1."
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How many processes of each kind, and where the state they share lives.
+
+    Read from the environment (docs/scaling.md): GUICHET_RASA_PROCESSES, SANIC_WORKERS (per
+    Rasa process), ACTION_SERVER_SANIC_WORKERS, GUICHET_API_WORKERS, GUICHET_TRACKER_DB_URL
+    (empty: SQLite in var/), GUICHET_LOCK_STORE_URL (empty: in memory).
+    """
+
+    rasa_processes: int = 1
+    rasa_workers: int = 1
+    action_workers: int = 1
+    api_workers: int = 1
+    tracker_db_url: str = ""
+    lock_store_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> "Layout":
+        return cls(
+            rasa_processes=_count(env, "GUICHET_RASA_PROCESSES", 1),
+            rasa_workers=_count(env, "SANIC_WORKERS", 1),
+            action_workers=_count(env, "ACTION_SERVER_SANIC_WORKERS", 1),
+            api_workers=_count(env, "GUICHET_API_WORKERS", 1),
+            tracker_db_url=env.get("GUICHET_TRACKER_DB_URL", "").strip(),
+            lock_store_url=env.get("GUICHET_LOCK_STORE_URL", "").strip(),
+        )
+
+    @property
+    def shares_conversations(self) -> bool:
+        """Whether more than one Rasa process (or worker) handles conversations."""
+        return self.rasa_processes * self.rasa_workers > 1
+
+    def check(self) -> None:
+        """Refuse what would mix up or lose messages, before anything starts."""
+        if not self.shares_conversations:
+            return
+        if not self.lock_store_url:
+            raise StackError(
+                f"{self.rasa_processes} processus Rasa × {self.rasa_workers} workers sans "
+                "GUICHET_LOCK_STORE_URL : deux messages d'une conversation pourraient être "
+                "traités en même temps. Donnez une adresse Redis (redis://127.0.0.1:6379/1) ou "
+                "utilisez `make run-scaled`. / Several Rasa processes or workers need a Redis "
+                "lock store: set GUICHET_LOCK_STORE_URL (redis://127.0.0.1:6379/1)."
+            )
+        if not self.tracker_db_url or self.tracker_db_url.startswith("sqlite"):
+            raise StackError(
+                "Plusieurs processus Rasa ne partagent pas un fichier SQLite : donnez "
+                "GUICHET_TRACKER_DB_URL=postgresql://… ou utilisez `make run-scaled`. / Several "
+                "Rasa processes need a shared tracker store: set GUICHET_TRACKER_DB_URL to a "
+                "postgresql:// URL."
+            )
 
 
 @dataclass
@@ -151,12 +231,16 @@ def build_services(
     var_dir: Path = VAR_DIR,
     model_path: Path = MODEL_PATH,
 ) -> list[Service]:
-    """The three services in start order, wired to each other on `ports`.
+    """The services in start order, wired to each other on `ports`, laid out as `base_env`
+    says (`Layout`): one Rasa process per port of `ports.all_rasa`.
 
     Only the API process faces people (pages and the chat door); Rasa and the action server
     listen on loopback and answer only to the holder of their token.
     """
-    tracker_db = var_dir / "rasa_tracker.db"
+    layout = Layout.from_env(base_env)
+    layout = replace(layout, rasa_processes=len(ports.all_rasa))
+    layout.check()
+    tracker_url = layout.tracker_db_url or f"sqlite:///{var_dir / 'rasa_tracker.db'}"
     # The door limits per address: it believes X-Forwarded-For only from the reverse proxies
     # named here (a deployment's), never from whoever connects.
     proxies = base_env.get("GUICHET_TRUSTED_PROXIES", "")
@@ -167,15 +251,21 @@ def build_services(
     )
     var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     var_dir.chmod(0o700)
+    api_workers = f" --workers {layout.api_workers}" if layout.api_workers > 1 else ""
     shared = {
         **base_env,
         "GUICHET_API_URL": f"http://{HOST}:{ports.api}",
-        "GUICHET_RASA_URL": f"http://{HOST}:{ports.rasa}",
+        # The chat door keeps each conversation to one of them (api/chat_door.py).
+        "GUICHET_RASA_URL": ",".join(f"http://{HOST}:{port}" for port in ports.all_rasa),
         "GUICHET_ACTION_SERVER_URL": f"http://{HOST}:{ports.actions}/webhook",
-        "GUICHET_TRACKER_DB": str(tracker_db),
-        "GUICHET_TRACKER_DB_URL": f"sqlite:///{tracker_db}",
+        "GUICHET_TRACKER_DB_URL": tracker_url,
+        "GUICHET_LOCK_STORE_URL": layout.lock_store_url,
+        "SANIC_WORKERS": str(layout.rasa_workers),
+        "ACTION_SERVER_SANIC_WORKERS": str(layout.action_workers),
         "SANIC_HOST": HOST,
     }
+    # Rasa processes load the model at the same time: the cores are shared.
+    rasa_startup = 180 + 90 * (layout.rasa_processes * layout.rasa_workers - 1)
     return [
         Service(
             name="api",
@@ -184,7 +274,8 @@ def build_services(
             # load starts at once.
             command=["/bin/sh", "-c",
                      f'"{DEV_PYTHON}" -m api.seed && exec "{DEV_PYTHON}" -m uvicorn api.asgi:app'
-                     f" --host {HOST} --port {ports.api} --no-access-log {proxy_options}"],
+                     f" --host {HOST} --port {ports.api} --no-access-log {proxy_options}"
+                     f"{api_workers}"],
             port=ports.api,
             ready_path="/ready",
             env=shared,
@@ -203,21 +294,24 @@ def build_services(
             log_path=log_dir / "actions.log",
             startup_seconds=60,
         ),
-        Service(
-            name="rasa",
-            label="Serveur Rasa",
-            # The HTTP API is on only behind GUICHET_RASA_TOKEN (assistant/rasa_server.py).
-            command=[str(RASA_PYTHON), "-m", "assistant.rasa_server",
-                     "--interface", HOST, "--port", str(ports.rasa),
-                     "--model", str(model_path),
-                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                     "--logging-config-file", str(LOGGING_CONFIG)],
-            port=ports.rasa,
-            # The chat channel's health route: Rasa listens only once its model is loaded.
-            ready_path="/webhooks/chat/",
-            env=rasa_env(shared),
-            log_path=log_dir / "rasa.log",
-            startup_seconds=180,
+        *(
+            Service(
+                name=f"rasa-{number}" if number > 1 else "rasa",
+                label=f"Serveur Rasa {number}" if number > 1 else "Serveur Rasa",
+                # The HTTP API is on only behind GUICHET_RASA_TOKEN (assistant/rasa_server.py).
+                command=[str(RASA_PYTHON), "-m", "assistant.rasa_server",
+                         "--interface", HOST, "--port", str(port),
+                         "--model", str(model_path),
+                         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                         "--logging-config-file", str(LOGGING_CONFIG)],
+                port=port,
+                # The chat channel's health route: Rasa listens only once its model is loaded.
+                ready_path="/webhooks/chat/",
+                env=rasa_env(shared),
+                log_path=log_dir / (f"rasa-{number}.log" if number > 1 else "rasa.log"),
+                startup_seconds=rasa_startup,
+            )
+            for number, port in enumerate(ports.all_rasa, start=1)
         ),
     ]  # fmt: skip
 
@@ -278,12 +372,28 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Start and supervise Guichet.")
+    parser.add_argument(
+        "--scaled",
+        action="store_true",
+        help="the scaled layout on the local PostgreSQL and Redis (docs/scaling.md)",
+    )
+    args = parser.parse_args(argv)
     if not MODEL_PATH.exists():
         print(f"[run] Modèle absent ({MODEL_PATH}) : lancez `make run`.", file=sys.stderr)
         return 1
-    ports = Ports.from_env()
-    stack = Stack(build_services(ports, local_env()))
+    try:
+        env = local_env()
+        if args.scaled:
+            from scripts import scaled  # it uses StackError from here
+
+            env = scaled.prepare(env, report=print)
+        ports = Ports.from_env(env, Layout.from_env(env).rasa_processes)
+        stack = Stack(build_services(ports, env))
+    except StackError as error:
+        print(f"[run] {error}", file=sys.stderr)
+        return 1
     # Ctrl-C and a plain `kill` both stop everything, even when started in the background.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)

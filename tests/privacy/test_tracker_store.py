@@ -76,7 +76,8 @@ def domain() -> Domain:
 def env(tmp_path, monkeypatch) -> Path:
     """What Rasa's endpoints.yml expands, the tracker database in a folder not made yet."""
     database = tmp_path / "private" / "rasa_tracker.db"
-    monkeypatch.setenv("GUICHET_TRACKER_DB", str(database))
+    monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("GUICHET_LOCK_STORE_URL", "")
     monkeypatch.setenv("GUICHET_TRACKER_KEY", KEY)
     monkeypatch.setenv("GUICHET_ACTION_SERVER_URL", "http://127.0.0.1:1/webhook")
     monkeypatch.setenv("GUICHET_ACTIONS_TOKEN", "token")
