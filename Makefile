@@ -16,9 +16,10 @@ RASA_PATHS := --domain assistant/domain --config config.yml
 
 .PHONY: run run-scaled test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-scale test-privacy test-server nlu-report
 
-## run: install what is missing, train if needed, start everything (the API seeds the database)
+## run: install what is missing, train if needed, start everything (the API seeds the database).
+## `make run RUN_ARGS=--stop-when-ready` stops once all answer: to time a warm start.
 run: setup model
-	@$(PY) -m scripts.services
+	@$(PY) -m scripts.services $(RUN_ARGS)
 
 ## run-scaled: the same, laid out for several processes on this machine's PostgreSQL and Redis:
 ## 2 Rasa processes, 2 API workers, 2 action server workers (docs/scaling.md)

@@ -336,12 +336,13 @@ class Stack:
         self.check_ports()
         try:
             # All start at once (Rasa's model load is the long pole), then each is awaited.
+            started = time.monotonic()
             for service in self.services:
                 report(f"[run] Démarrage : {service.label} (port {service.port})…")
                 service.start()
             for service in self.services:
                 service.wait_ready()
-                report(f"[run] Prêt : {service.label}")
+                report(f"[run] Prêt : {service.label} ({time.monotonic() - started:.1f} s)")
         except BaseException:
             self.stop()
             raise
@@ -379,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the scaled layout on the local PostgreSQL and Redis (docs/scaling.md)",
     )
+    parser.add_argument(
+        "--stop-when-ready",
+        action="store_true",
+        help="stop everything once every service answers: to time a start (docs/performance.md)",
+    )
     args = parser.parse_args(argv)
     if not MODEL_PATH.exists():
         print(f"[run] Modèle absent ({MODEL_PATH}) : lancez `make run`.", file=sys.stderr)
@@ -404,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
             f"[run] Journaux : {LOG_DIR}/  —  Ctrl-C pour tout arrêter.\n",
             flush=True,
         )
+        if args.stop_when_ready:
+            return 0
         while (failed := stack.first_exited()) is None:
             time.sleep(1)
         print(
