@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 HOST = "127.0.0.1"
@@ -56,6 +57,17 @@ def percentile(values: Sequence[float], fraction: float) -> float:
         raise ValueError("fraction must be in (0, 1]")
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux); NaN when it
+    cannot be read. Threads are included; child processes are not."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return math.nan
+    # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def loopback_address(index: int) -> str:
@@ -98,6 +110,8 @@ class StepResult:
     load_before: float = math.nan
     load_after: float = math.nan
     wall_seconds: float = math.nan
+    # CPU seconds each server process used during the step (bench/text_turn.py fills it).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         latencies = [o.latency_ms for o in self.outcomes if o.latency_ms is not None]
@@ -111,12 +125,13 @@ class StepResult:
                                        if o.turn == name and o.latency_ms is not None], 0.5))
             for name in TURN_NAMES
         }  # fmt: skip
+        sent = sum(o.sent for o in self.outcomes)
         return {
             "system": self.system,
             "rate": self.rate,
             "seconds": self.seconds,
             "due": len(self.outcomes),
-            "sent": sum(o.sent for o in self.outcomes),
+            "sent": sent,
             "answered": sum(o.answered for o in self.outcomes),
             "errors": sum(o.error is not None for o in self.outcomes),
             "p50_ms": _rounded(percentile(latencies, 0.50)),
@@ -128,6 +143,11 @@ class StepResult:
             "load_before": round(self.load_before, 2),
             "load_after": round(self.load_after, 2),
             "wall_seconds": round(self.wall_seconds, 1),
+            # CPU milliseconds per message sent, by process: what a turn costs each part.
+            "cpu_ms_per_message": {
+                name: _rounded(1000 * cpu / sent if sent else math.nan)
+                for name, cpu in self.cpu_seconds.items()
+            },
         }
 
 

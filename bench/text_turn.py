@@ -53,6 +53,7 @@ from bench.loadgen import (
     addresses,
     expect,
     held_rate,
+    process_cpu_seconds,
     response_pattern,
     run_step,
 )
@@ -382,8 +383,14 @@ async def warm_up(system: SystemUnderTest, people: Iterator[str], count: int) ->
     return None
 
 
+def cpu_now(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each server process of `stack`, and by this load generator."""
+    used = {s.name: process_cpu_seconds(s.process.pid) for s in stack.services if s.process}
+    return {**used, "load generator": process_cpu_seconds(os.getpid())}
+
+
 async def climb(
-    system: SystemUnderTest, ladder: Ladder, people: Iterator[str], warmups: int
+    system: SystemUnderTest, ladder: Ladder, people: Iterator[str], warmups: int, stack: Stack
 ) -> list[StepResult]:
     problem = await warm_up(system, people, warmups)
     if problem:
@@ -396,10 +403,12 @@ async def climb(
             f"[bench] {system.name}: {rate:g} msg/s offered for {ladder.seconds:g} s "
             f"({count} conversations of {len(TURN_NAMES)} turns)…"
         )
+        before = cpu_now(stack)
         step = await run_step(
             system, rate, ladder.seconds, people=people, first_conversation=conversation,
             gap=ladder.gap, timeout=ladder.timeout, report=say,
         )  # fmt: skip
+        step.cpu_seconds = {name: cpu - before[name] for name, cpu in cpu_now(stack).items()}
         conversation += count
         results.append(step)
         summary = step.summary()
@@ -426,6 +435,8 @@ def step_line(s: dict[str, Any]) -> str:
         f"p95 {_ms(s['p95_ms'])} ms, p99 {_ms(s['p99_ms'])} ms; turn p50 ({turns}) ms; "
         f"load {s['load_before']:.1f}→{s['load_after']:.1f}"
     )
+    cpu = ", ".join(f"{name} {_ms(ms)}" for name, ms in s["cpu_ms_per_message"].items())
+    line += f"\n[bench]   CPU ms per message: {cpu}"
     if s["error_reasons"]:
         line += f"\n[bench]   errors: {s['error_reasons']}; e.g. {s['error_examples']}"
     return line
@@ -527,9 +538,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="guichet-bench-text-") as directory:
             say(f"[bench] starting {LABELS[key]} (loading a Rasa model takes up to a minute)…")
             begin = time.monotonic()
-            with SYSTEM_STACKS[key](Path(directory)) as (system, _stack):
+            with SYSTEM_STACKS[key](Path(directory)) as (system, stack):
                 say(f"[bench] {system.name} ready in {time.monotonic() - begin:.0f} s")
-                steps = asyncio.run(climb(system, ladder, people, args.warmup))
+                steps = asyncio.run(climb(system, ladder, people, args.warmup, stack))
             labels.append(system.name)
             summaries += [step.summary() for step in steps]
 
