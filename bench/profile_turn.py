@@ -52,6 +52,14 @@ class Profile:
                 counts[frame] += count
         return counts
 
+    def busy(self) -> "Profile":
+        """Without the samples whose innermost Python frame is the event loop itself or a
+        thread waiting for work: py-spy counts some of those waits as active, and Python is
+        doing nothing there."""
+        return Profile(
+            Counter({s: n for s, n in self.stacks.items() if s and not _IDLE.search(short(s[-1]))})
+        )
+
     def own(self) -> Counter[str]:
         """Samples in which each function is the innermost frame."""
         counts: Counter[str] = Counter()
@@ -62,6 +70,14 @@ class Profile:
 
 
 _PROCESS = re.compile(r"^process \d+:")
+# Innermost frames that mean "waiting": the loop's runner (uvloop runs in C under it), thread
+# pools and queues waiting for work, selectors.
+_IDLE = re.compile(
+    r"^(?:serve \(sanic/server/runners\.py|(?:Runner\.)?run \(asyncio/runners\.py"
+    r"|(?:\w+\.)?run_forever \(|(?:\w+\.)?_worker \(concurrent/futures/thread\.py"
+    r"|(?:Condition\.)?wait \(threading\.py|(?:Queue\.)?get \(queue\.py"
+    r"|(?:\w+\.)?select \(selectors\.py)"
+)
 
 
 def parse_collapsed(lines: Iterable[str]) -> Profile:
@@ -102,19 +118,19 @@ def top(counts: Counter[str], total: int, limit: int) -> list[tuple[float, str]]
     return [(100 * count / total, short(frame)) for frame, count in counts.most_common(limit)]
 
 
-def report(name: str, profile: Profile, seconds: float, hz: int, limit: int) -> str:
-    total = profile.samples
+def report(name: str, profile: Profile, cpu_ms: float | None, limit: int) -> str:
+    """The top functions of one process. Frames in (nearly) every sample, the entry points
+    and the event loop, are left out of the cumulative list: they say nothing."""
+    busy = profile.busy()
+    idle = profile.samples - busy.samples
+    profile, total = busy, busy.samples
     if not total:
         return f"## {name}: no busy sample"
-    expected = seconds * hz
-    lines = [
-        f"## {name}: {total} busy samples of about {expected:.0f} "
-        f"(busy about {100 * total / expected:.0f} % of the time, all threads)",
-        f"### by cumulative share (top {limit})",
-    ]
-    lines += [
-        f"{share:5.1f} %  {frame}" for share, frame in top(profile.cumulative(), total, limit)
-    ]
+    cumulative = Counter({f: n for f, n in profile.cumulative().items() if n < 0.99 * total})
+    cpu = "" if cpu_ms is None else f", {cpu_ms:.0f} ms CPU per message"
+    lines = [f"## {name}: {total} busy samples{cpu} ({idle} idle-wait samples left out)"]
+    lines.append(f"### by cumulative share (top {limit}; frames in over 99 % of samples left out)")
+    lines += [f"{share:5.1f} %  {frame}" for share, frame in top(cumulative, total, limit)]
     lines.append(f"### by own share (top {limit})")
     lines += [f"{share:5.1f} %  {frame}" for share, frame in top(profile.own(), total, limit)]
     return "\n".join(lines)

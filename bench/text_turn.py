@@ -366,21 +366,19 @@ class Ladder:
     gap: float
     timeout: float
     stop_p95_ms: float
-    pause: float = 3.0
+    pause: float = 2.0
 
 
 async def warm_up(system: SystemUnderTest, people: Iterator[str], count: int) -> str | None:
-    """A few conversations one after the other, not counted: first-call costs out of the
-    way, and a wrong answer here stops the run before it measures nonsense."""
-    for index in range(count):
-        step = await run_step(
-            system, 0.5, 1, people=people, first_conversation=index,
-            report=lambda _line: None, timeout=120,
-        )  # fmt: skip
-        wrong = [o for o in step.outcomes if o.error]
-        if wrong:
-            return f"{wrong[0].turn}: {wrong[0].error} {wrong[0].detail}"
-    return None
+    """A few conversations at once, not counted: first-call costs out of the way, and a wrong
+    answer here stops the run before it measures nonsense."""
+    if count <= 0:
+        return None
+    step = await run_step(
+        system, 4 * count, 1, people=people, report=lambda _line: None, timeout=120
+    )
+    wrong = [o for o in step.outcomes if o.error]
+    return f"{wrong[0].turn}: {wrong[0].error} {wrong[0].detail}" if wrong else None
 
 
 def cpu_now(stack: Stack) -> dict[str, float]:
@@ -447,7 +445,8 @@ def side_by_side(summaries: list[dict[str, Any]], systems: list[str]) -> str:
     by_key = {(s["system"], s["rate"]): s for s in summaries}
     rates = sorted({s["rate"] for s in summaries})
     head = "| msg/s | " + " | ".join(
-        f"{name} p50 | p95 | p99 | errors | turn p50 (greet/ask/number/date)" for name in systems
+        f"{name} p50 | {name} p95 | {name} p99 | {name} errors | {name} p50 by turn"
+        for name in systems
     )
     lines = [head + " |", "| ---: " + "| ---: | ---: | ---: | ---: | --- " * len(systems) + "|"]
     for rate in rates:
@@ -460,6 +459,7 @@ def side_by_side(summaries: list[dict[str, Any]], systems: list[str]) -> str:
             turns = "/".join(_ms(s["turn_p50_ms"][t]) for t in TURN_NAMES)
             cells += [_ms(s["p50_ms"]), _ms(s["p95_ms"]), _ms(s["p99_ms"]), str(s["errors"]), turns]
         lines.append("| " + " | ".join(cells) + " |")
+    lines.append("\n(ms; p50 by turn: " + " / ".join(TURN_NAMES) + "; — : not run)")
     return "\n".join(lines)
 
 

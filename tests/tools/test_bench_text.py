@@ -22,7 +22,7 @@ from bench.loadgen import (
     percentile,
     response_pattern,
 )
-from bench.profile_turn import parse_collapsed, short, top
+from bench.profile_turn import parse_collapsed, report, short, top
 from bench.text_turn import (
     GUICHET_DOMAIN,
     PLAIN_DIR,
@@ -264,6 +264,23 @@ def test_profile_counts_a_function_once_per_sample_and_drops_the_process_frame()
     )
     assert profile.own() == Counter({"f (b.py:2)": 3, "h (d.py:4)": 1})
     assert top(profile.own(), profile.samples, 1) == [(75.0, "f (b.py:2)")]
+
+
+def test_profile_leaves_out_samples_where_python_waits() -> None:
+    site = "/v/lib/python3.10/site-packages"
+    profile = parse_collapsed([
+        f"main (a.py:1);serve ({site}/sanic/server/runners.py:37) 5",
+        "main (a.py:1);_worker (/usr/lib/python3.11/concurrent/futures/thread.py:69) 4",
+        "main (a.py:1);Condition.wait (/usr/lib/python3.11/threading.py:295) 3",
+        f"main (a.py:1);serve ({site}/sanic/server/runners.py:37);http1 ({site}/sanic/http.py:1) 2",
+    ])  # fmt: skip
+    busy = profile.busy()
+    assert busy.samples == 2
+    text = report("rasa", profile, 12.0, 5)
+    assert text.startswith("## rasa: 2 busy samples, 12 ms CPU per message (12 idle-wait")
+    # main and serve are in every busy sample: entry points, left out of the cumulative list.
+    assert "100.0 %  http1 (sanic/http.py:1)" in text.split("### by own share")[1]
+    assert "main (a.py:1)" not in text
 
 
 def test_profile_frames_name_the_package_not_the_machine(tmp_path: Path) -> None:
