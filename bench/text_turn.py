@@ -528,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({', '.join(f'{k}={v}' for k, v in LOOKUP_CAPS.items())}); the chat door's limits "
         f"as configured; each person from its own 127.x.y.z address"
     )
+    if info["load_average_at_start"][0] > 0.5 * (info["cores"] or 1):
+        say(
+            "# WARNING: other work is running on this machine (see the load average): "
+            "latencies will be higher and vary between runs; CPU ms per message varies less"
+        )
     if "plain" in systems:
         ensure_plain_model()
     ladder = Ladder(args.rates, args.seconds, args.gap, args.timeout, args.stop_p95_ms)
