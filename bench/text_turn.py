@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import math
 import os
 import platform
 import secrets
@@ -51,6 +50,7 @@ from bench.loadgen import (
     StepResult,
     Turn,
     addresses,
+    conversation_starts,
     expect,
     held_rate,
     process_cpu_seconds,
@@ -396,7 +396,7 @@ async def climb(
     results: list[StepResult] = []
     conversation = warmups
     for rate in ladder.rates:
-        count = math.ceil(ladder.seconds * rate / len(TURN_NAMES) - 1e-9)
+        count = len(conversation_starts(rate, ladder.seconds))
         say(
             f"[bench] {system.name}: {rate:g} msg/s offered for {ladder.seconds:g} s "
             f"({count} conversations of {len(TURN_NAMES)} turns)…"
