@@ -98,6 +98,15 @@ test-stories: model
 bench: setup
 	@$(PY) -m bench.api_lookup
 
+.PHONY: bench-text bench-profile
+## bench-text: plain Rasa and Guichet side by side under the same text-turn load (docs/performance.md)
+bench-text: model
+	@$(PY) -m bench.text_turn $(BENCH_ARGS)
+
+## bench-profile: where a Guichet turn's time goes (py-spy on Rasa, the action server and the API)
+bench-profile: model
+	@$(PY) -m bench.profile_turn $(BENCH_ARGS)
+
 test-e2e: model
 	@$(PY) -m pytest -q tests/e2e
 
