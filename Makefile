@@ -100,6 +100,7 @@ bench: setup
 
 .PHONY: bench-text bench-profile
 ## bench-text: plain Rasa and Guichet side by side under the same text-turn load (docs/performance.md)
+## (the scaled layout: BENCH_ARGS="--only guichet --layout scaled --rasa-processes 4")
 bench-text: model
 	@$(PY) -m bench.text_turn $(BENCH_ARGS)
 

@@ -70,6 +70,73 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class ProcStat:
+    """What the CPU accounting needs of one process's /proc/<pid>/stat."""
+
+    pid: int
+    ppid: int
+    pgrp: int
+    session: int
+    cpu_ticks: int
+
+
+def proc_snapshot(root: Path = Path("/proc")) -> dict[int, ProcStat]:
+    """Every process readable under `root` (Linux /proc), by pid; one that ends while it is
+    read is left out."""
+    found = {}
+    for entry in root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # After the command name (which may hold spaces and parentheses): fields 3… of
+        # stat(5), so ppid (4) is at 1, pgrp (5) at 2, session (6) at 3, utime (14) at 11.
+        fields = text.rpartition(")")[2].split()
+        found[int(entry.name)] = ProcStat(
+            pid=int(entry.name),
+            ppid=int(fields[1]),
+            pgrp=int(fields[2]),
+            session=int(fields[3]),
+            cpu_ticks=int(fields[11]) + int(fields[12]),
+        )
+    return found
+
+
+def group_members(snapshot: dict[int, ProcStat], leader: int) -> list[ProcStat]:
+    """`leader` and every process it started: those of its process group or session (a
+    service runs in a session of its own, its workers with it) and its descendants."""
+    members = {
+        pid: stat
+        for pid, stat in snapshot.items()
+        if pid == leader or leader in (stat.pgrp, stat.session)
+    }
+    if leader not in snapshot:
+        return list(members.values())
+    grown = True
+    while grown:  # descendants that left the group (none do today, but they still count)
+        added = {
+            pid: stat
+            for pid, stat in snapshot.items()
+            if pid not in members and stat.ppid in members
+        }
+        members.update(added)
+        grown = bool(added)
+    return list(members.values())
+
+
+def group_cpu_seconds(snapshot: dict[int, ProcStat], leader: int) -> float:
+    """CPU time (user + system) used so far by `leader` and every process it started (see
+    `group_members`); NaN when `leader` is not running. A worker that has ended no longer
+    counts (its time goes to its parent only once reaped)."""
+    if leader not in snapshot:
+        return math.nan
+    ticks = sum(stat.cpu_ticks for stat in group_members(snapshot, leader))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def loopback_address(index: int) -> str:
     """A distinct loopback address per simulated person (127.1.0.1, 127.1.0.2, …): the chat
     door limits messages per address, as it would per real person."""
@@ -112,6 +179,8 @@ class StepResult:
     wall_seconds: float = math.nan
     # CPU seconds each server process used during the step (bench/text_turn.py fills it).
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    # The same of each process of a kind when there are several (the Rasa processes).
+    cpu_seconds_each: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         latencies = [o.latency_ms for o in self.outcomes if o.latency_ms is not None]
@@ -126,6 +195,14 @@ class StepResult:
             for name in TURN_NAMES
         }  # fmt: skip
         sent = sum(o.sent for o in self.outcomes)
+
+        def per_message(cpu_seconds: dict[str, float]) -> dict[str, float | None]:
+            return {
+                name: _rounded(1000 * cpu / sent if sent else math.nan)
+                for name, cpu in cpu_seconds.items()
+            }
+
+        each = {"cpu_ms_per_message_each": per_message(self.cpu_seconds_each)}
         return {
             "system": self.system,
             "rate": self.rate,
@@ -143,11 +220,10 @@ class StepResult:
             "load_before": round(self.load_before, 2),
             "load_after": round(self.load_after, 2),
             "wall_seconds": round(self.wall_seconds, 1),
-            # CPU milliseconds per message sent, by process: what a turn costs each part.
-            "cpu_ms_per_message": {
-                name: _rounded(1000 * cpu / sent if sent else math.nan)
-                for name, cpu in self.cpu_seconds.items()
-            },
+            # CPU milliseconds per message sent, by kind of process: what a turn costs each
+            # part (and by Rasa process when there are several).
+            "cpu_ms_per_message": per_message(self.cpu_seconds),
+            **(each if self.cpu_seconds_each else {}),
         }
 
 

@@ -11,7 +11,12 @@ every 2 s from the conversation's start, and latency is counted from when each m
 - Guichet: API + chat door, action server and Rasa as `make run` starts them
   (scripts.services), on free ports with a temporary seeded database and tracker store and
   fresh secrets, driven through the public chat door, each person from its own loopback
-  address and with its own cookie.
+  address and with its own cookie. `--layout embedded` (the default) is `make run`: one
+  process of each kind, SQLite, an in-memory lock store. `--layout scaled` is `make
+  run-scaled` (docs/scaling.md): `--rasa-processes` Rasa processes (the door spreads the
+  conversations over them), `--api-workers` and `--action-workers` workers, on a fresh
+  PostgreSQL database (API and tracker store, dropped at the end) and a Redis index (lock
+  store and the API's limits, emptied before and after) prepared by scripts/scaled.py.
 
 Every answer is checked: the three first against the domain's responses, the last one against
 the dossier asked about (the demo dossiers of api/fixtures/demo_dossiers.yaml, round-robin;
@@ -27,6 +32,7 @@ import json
 import os
 import platform
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -34,8 +40,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,7 +58,10 @@ from bench.loadgen import (
     addresses,
     conversation_starts,
     expect,
+    group_cpu_seconds,
+    group_members,
     held_rate,
+    proc_snapshot,
     process_cpu_seconds,
     response_pattern,
     run_step,
@@ -61,7 +70,7 @@ from guichet import responses
 from guichet.catalogue import load_catalogue
 from scripts.ensure_env import SECRET_KEYS
 from scripts.paths import MODEL_PATH, RASA_PYTHON, ROOT, VAR_DIR, rasa_env
-from scripts.services import Ports, Service, Stack, build_services
+from scripts.services import Ports, Service, Stack, StackError, build_services
 
 PLAIN_DIR = ROOT / "bench" / "plain_rasa"
 BENCH_VAR = VAR_DIR / "bench"
@@ -80,6 +89,10 @@ LOOKUP_CAPS = {
 }
 SYSTEMS = ("plain", "guichet")
 LABELS = {"plain": "plain Rasa", "guichet": "Guichet"}
+LAYOUTS = ("embedded", "scaled")
+# The scaled layout's Redis database index: not make run-scaled's (1), nor the scaling
+# tests' (10-15); emptied before and after a run.
+BENCH_REDIS_DB = 3
 
 
 def say(line: str) -> None:
@@ -245,9 +258,16 @@ class SystemUnderTest:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (each socket is held until all are picked)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def plain_fingerprint(project: Path = PLAIN_DIR, lock: Path = RASA_LOCK) -> str:
@@ -340,20 +360,159 @@ def guichet_env(workdir: Path) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How Guichet is laid out for the run: `make run` (embedded) or `make run-scaled`."""
+
+    name: str = "embedded"
+    rasa_processes: int = 1
+    api_workers: int = 1
+    action_workers: int = 1
+    redis_db: int = BENCH_REDIS_DB
+
+    @classmethod
+    def scaled(
+        cls, rasa_processes: int = 2, api_workers: int = 2, action_workers: int = 2
+    ) -> "Layout":
+        return cls("scaled", rasa_processes, api_workers, action_workers)
+
+    @property
+    def label(self) -> str:
+        """The system's name in the output: plain "Guichet" in the embedded layout."""
+        if self.name == "embedded":
+            return "Guichet"
+        label = f"Guichet scaled ×{self.rasa_processes}"
+        if (self.api_workers, self.action_workers) != (2, 2):
+            label += f" (API {self.api_workers}, actions {self.action_workers})"
+        return label
+
+    def describe(self) -> str:
+        counts = (
+            f"{self.rasa_processes} Rasa process{'es' if self.rasa_processes > 1 else ''}, "
+            f"{self.api_workers} API worker{'s' if self.api_workers > 1 else ''}, "
+            f"{self.action_workers} action server worker{'s' if self.action_workers > 1 else ''}"
+        )
+        if self.name == "embedded":
+            return f"embedded (make run): {counts}; SQLite, in-memory lock store"
+        return (
+            f"scaled (make run-scaled): {counts}; a temporary PostgreSQL database (API and "
+            f"tracker store), Redis index {self.redis_db} (lock store and the API's limits)"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "label": self.label}
+
+    def ports(self, pick: Callable[[int], list[int]] = free_ports) -> Ports:
+        """Free ports for the API, the action server and each Rasa process."""
+        api, actions, rasa, *more_rasa = pick(3 + self.rasa_processes - 1)
+        return Ports(api=api, actions=actions, rasa=rasa, more_rasa=tuple(more_rasa))
+
+    def scaled_request(self, environ: dict[str, str], database: str) -> dict[str, str]:
+        """What scripts.scaled.prepare is asked for: this layout's counts, the bench's own
+        database and Redis index, on the servers GUICHET_SCALED_PG_URL / _REDIS_URL name (the
+        local ones by default)."""
+        servers = {
+            name: environ[name]
+            for name in ("GUICHET_SCALED_PG_URL", "GUICHET_SCALED_REDIS_URL")
+            if environ.get(name)
+        }
+        return {
+            **servers,
+            "GUICHET_SCALED_DATABASE": database,
+            "GUICHET_SCALED_REDIS_DB": str(self.redis_db),
+            "GUICHET_RASA_PROCESSES": str(self.rasa_processes),
+            "SANIC_WORKERS": "1",
+            "GUICHET_API_WORKERS": str(self.api_workers),
+            "ACTION_SERVER_SANIC_WORKERS": str(self.action_workers),
+        }
+
+
+EMBEDDED = Layout()
+
+
+def scaled_env(base: dict[str, str], prepared: dict[str, str]) -> dict[str, str]:
+    """The stack's environment in the scaled layout: `base` (guichet_env) with what
+    scripts.scaled.prepare returned, less its own GUICHET_SCALED_* requests."""
+    env = {**base, **prepared}
+    return {k: v for k, v in env.items() if not k.startswith("GUICHET_SCALED_")}
+
+
+def _drop_database(admin_url: str, database: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+
+
+def _flush_redis(url: str) -> int:
+    """Empty the Redis index of `url`; return how many keys it held."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
+    try:
+        held = client.dbsize()
+        client.flushdb()
+        return held
+    finally:
+        client.close()
+
+
 @contextmanager
-def guichet(workdir: Path) -> Iterator[tuple[SystemUnderTest, Stack]]:
-    """API + chat door, action server and Rasa, as `make run` starts them, on free ports."""
-    ports = Ports(api=free_port(), actions=free_port(), rasa=free_port())
+def scaled_stores(base: dict[str, str], layout: Layout) -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database and an emptied Redis index for the scaled layout (through
+    scripts.scaled.prepare, which checks both and says what to do when one does not answer);
+    yields the stack's environment. The database is dropped and the index emptied at the end,
+    whatever happens."""
+    from scripts import scaled
+
+    database = f"guichet_bench_{secrets.token_hex(5)}"
+    request = layout.scaled_request(dict(os.environ), database)
+    server = request.get("GUICHET_SCALED_PG_URL") or scaled.DEFAULTS["GUICHET_SCALED_PG_URL"]
+    admin_url = scaled.database_urls(server, database)[0]
+    lock_url = None
+    try:
+        prepared = scaled.prepare(request, report=say)
+        lock_url = prepared["GUICHET_LOCK_STORE_URL"]
+        held = _flush_redis(lock_url)
+        if held:
+            say(f"[bench] Redis index {layout.redis_db} held {held} keys: emptied.")
+        yield scaled_env(base, prepared)
+    finally:
+        try:
+            _drop_database(admin_url, database)
+            say(f"[bench] PostgreSQL database {database} dropped.")
+        except Exception as error:  # say it, and go on cleaning
+            if lock_url:  # else PostgreSQL did not answer, and prepare's error says so
+                say(f"[bench] could not drop the PostgreSQL database {database}: {error}")
+        if lock_url:
+            try:
+                _flush_redis(lock_url)
+            except Exception as error:
+                say(f"[bench] could not empty Redis index {layout.redis_db}: {error}")
+
+
+@contextmanager
+def guichet(workdir: Path, layout: Layout = EMBEDDED) -> Iterator[tuple[SystemUnderTest, Stack]]:
+    """API + chat door, action server and Rasa, as `make run` (or `make run-scaled`) starts
+    them, on free ports."""
+    ports = layout.ports()
     logs = LOG_DIR / "guichet"
-    for name in ("api", "actions", "rasa"):
-        _fresh_log(logs / f"{name}.log")
-    services = build_services(ports, guichet_env(workdir), log_dir=logs, var_dir=workdir)
     turns = guichet_turns(domain_responses(GUICHET_DOMAIN), demo_dossiers())
-    with started(services) as stack:
-        yield SystemUnderTest("Guichet", ports.api, DoorChat, turns), stack
+    with ExitStack() as scope:
+        env = guichet_env(workdir)
+        if layout.name == "scaled":
+            env = scope.enter_context(scaled_stores(env, layout))
+        services = build_services(ports, env, log_dir=logs, var_dir=workdir)
+        for service in services:
+            _fresh_log(service.log_path)
+        stack = scope.enter_context(started(services))
+        yield SystemUnderTest(layout.label, ports.api, DoorChat, turns), stack
 
 
-SYSTEM_STACKS = {"plain": plain_rasa, "guichet": guichet}
+SYSTEM_STACKS: dict[str, Callable[..., Any]] = {"plain": plain_rasa, "guichet": guichet}
 
 
 # --- Running the ladder.
@@ -381,10 +540,51 @@ async def warm_up(system: SystemUnderTest, people: Iterator[str], count: int) ->
     return f"{wrong[0].turn}: {wrong[0].error} {wrong[0].detail}" if wrong else None
 
 
-def cpu_now(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far by each server process of `stack`, and by this load generator."""
-    used = {s.name: process_cpu_seconds(s.process.pid) for s in stack.services if s.process}
+def service_kind(name: str) -> str:
+    """The kind of a service: rasa-2, rasa-3… are Rasa processes like rasa."""
+    return name.split("-", 1)[0]
+
+
+def by_kind(used: dict[str, float]) -> dict[str, float]:
+    """Per-service figures summed by kind of service (all Rasa processes together)."""
+    summed: dict[str, float] = {}
+    for name, value in used.items():
+        kind = service_kind(name)
+        summed[kind] = summed.get(kind, 0.0) + value
+    return summed
+
+
+def cpu_by_kind(snapshot: dict[int, Any], leaders: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each kind of service: every process of every service of
+    that kind, workers included (`leaders`: service name → its process id)."""
+    return by_kind({name: group_cpu_seconds(snapshot, pid) for name, pid in leaders.items()})
+
+
+def _leaders(stack: Stack) -> dict[str, int]:
+    return {s.name: s.process.pid for s in stack.services if s.process}
+
+
+def cpu_by_service(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each service of `stack` with its workers, and by this load
+    generator."""
+    snapshot = proc_snapshot()
+    used = {name: group_cpu_seconds(snapshot, pid) for name, pid in _leaders(stack).items()}
     return {**used, "load generator": process_cpu_seconds(os.getpid())}
+
+
+def cpu_now(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each kind of server process of `stack` (all Rasa processes
+    together, each service with its workers), and by this load generator."""
+    return by_kind(cpu_by_service(stack))
+
+
+def processes_counted(stack: Stack) -> str:
+    """How many processes the CPU figures sum, by kind: "api 3, actions 3, rasa 2"."""
+    snapshot = proc_snapshot()
+    counts = by_kind(
+        {name: len(group_members(snapshot, pid)) for name, pid in _leaders(stack).items()}
+    )
+    return ", ".join(f"{kind} {count:.0f}" for kind, count in counts.items())
 
 
 async def climb(
@@ -401,12 +601,16 @@ async def climb(
             f"[bench] {system.name}: {rate:g} msg/s offered for {ladder.seconds:g} s "
             f"({count} conversations of {len(TURN_NAMES)} turns)…"
         )
-        before = cpu_now(stack)
+        before = cpu_by_service(stack)
         step = await run_step(
             system, rate, ladder.seconds, people=people, first_conversation=conversation,
             gap=ladder.gap, timeout=ladder.timeout, report=say,
         )  # fmt: skip
-        step.cpu_seconds = {name: cpu - before[name] for name, cpu in cpu_now(stack).items()}
+        used = {name: cpu - before[name] for name, cpu in cpu_by_service(stack).items()}
+        step.cpu_seconds = by_kind(used)
+        rasa_each = {name: cpu for name, cpu in used.items() if service_kind(name) == "rasa"}
+        if len(rasa_each) > 1:  # how evenly the door spread the conversations
+            step.cpu_seconds_each = rasa_each
         conversation += count
         results.append(step)
         summary = step.summary()
@@ -435,6 +639,9 @@ def step_line(s: dict[str, Any]) -> str:
     )
     cpu = ", ".join(f"{name} {_ms(ms)}" for name, ms in s["cpu_ms_per_message"].items())
     line += f"\n[bench]   CPU ms per message: {cpu}"
+    if s.get("cpu_ms_per_message_each"):
+        each = ", ".join(f"{n} {_ms(ms)}" for n, ms in s["cpu_ms_per_message_each"].items())
+        line += f" ({each})"
     if s["error_reasons"]:
         line += f"\n[bench]   errors: {s['error_reasons']}; e.g. {s['error_examples']}"
     return line
@@ -463,6 +670,38 @@ def side_by_side(summaries: list[dict[str, Any]], systems: list[str]) -> str:
     return "\n".join(lines)
 
 
+def show_results(
+    summaries: list[dict[str, Any]], labels: list[str], target_p95_ms: float
+) -> dict[str, float | None]:
+    """Print the side-by-side table and each system's held rate; return the held rates."""
+    say("\n" + side_by_side(summaries, labels) + "\n")
+    held = {}
+    for name in labels:
+        rate = held_rate([s for s in summaries if s["system"] == name], target_p95_ms)
+        held[name] = rate
+        say(
+            f"[bench] {name}: highest rate held with p95 < {target_p95_ms:g} ms and no "
+            f"error: {'none of the rates tried' if rate is None else f'{rate:g} msg/s'}"
+        )
+    return held
+
+
+def merged_results(documents: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The results of several `--json` files as one table's: systems in order of appearance;
+    a system met again in a later file (two embedded runs) gets its file's number."""
+    summaries: list[dict[str, Any]] = []
+    labels: list[str] = []
+    for number, document in enumerate(documents, start=1):
+        renamed: dict[str, str] = {}
+        for summary in document["results"]:
+            name = summary["system"]
+            if name not in renamed:
+                renamed[name] = name if name not in labels else f"{name} (file {number})"
+                labels.append(renamed[name])
+            summaries.append({**summary, "system": renamed[name]})
+    return summaries, labels
+
+
 def machine() -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
@@ -475,6 +714,30 @@ def machine() -> dict[str, Any]:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "commit": commit,
     }
+
+
+def positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("a whole number of at least 1 is expected")
+    return int(text)
+
+
+def layout_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Layout:
+    counts = {
+        "rasa_processes": args.rasa_processes,
+        "api_workers": args.api_workers,
+        "action_workers": args.action_workers,
+    }
+    if args.layout == "embedded":
+        given = [f"--{k.replace('_', '-')}" for k, v in counts.items() if v is not None]
+        if given:
+            parser.error(f"{', '.join(given)}: only with --layout scaled")
+        return EMBEDDED
+    return Layout.scaled(**{k: v for k, v in counts.items() if v is not None})
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def parse_rates(text: str) -> list[float]:
@@ -495,6 +758,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30, help="arrivals per rate (default 30)")
     parser.add_argument("--only", choices=SYSTEMS, help="run one system only")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: print one side-by-side table of results saved by earlier --json "
+        "runs (e.g. embedded, then scaled with 1, 2, 4 Rasa processes)",
+    )
     parser.add_argument("--gap", type=float, default=2.0, help="seconds between a person's turns")
     parser.add_argument("--timeout", type=float, default=30.0, help="per message, seconds")
     parser.add_argument(
@@ -510,7 +781,36 @@ def main(argv: list[str] | None = None) -> int:
         help="the p95 a rate must stay under to count as held (default 300)",
     )
     parser.add_argument("--warmup", type=int, default=2, help="uncounted conversations first")
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="embedded",
+        help="Guichet as `make run` (embedded, the default) or `make run-scaled` (scaled: "
+        "PostgreSQL and Redis on 127.0.0.1, docs/scaling.md)",
+    )
+    parser.add_argument(
+        "--rasa-processes", type=positive_count, help="scaled layout: Rasa processes (default 2)"
+    )
+    parser.add_argument(
+        "--api-workers", type=positive_count, help="scaled layout: API workers (default 2)"
+    )
+    parser.add_argument(
+        "--action-workers",
+        type=positive_count,
+        help="scaled layout: action server workers (default 2)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
+    layout = layout_from_args(parser, args)
+    if args.table:
+        documents = [json.loads(path.read_text(encoding="utf-8")) for path in args.table]
+        for path, document in zip(args.table, documents, strict=True):
+            machine_info = document.get("machine", {})
+            say(
+                f"# {path}: {machine_info.get('when')}, commit {machine_info.get('commit')}, "
+                f"load average at start {machine_info.get('load_average_at_start')}"
+            )
+        show_results(*merged_results(documents), args.target_p95_ms)
+        return 0
 
     systems = [args.only] if args.only else list(SYSTEMS)
     if "guichet" in systems and not MODEL_PATH.exists():
@@ -526,7 +826,8 @@ def main(argv: list[str] | None = None) -> int:
         f"latency from due; timeout {args.timeout:g} s\n"
         f"# Guichet: lookup caps raised for the run "
         f"({', '.join(f'{k}={v}' for k, v in LOOKUP_CAPS.items())}); the chat door's limits "
-        f"as configured; each person from its own 127.x.y.z address"
+        f"as configured; each person from its own 127.x.y.z address\n"
+        f"# Guichet layout: {layout.describe()}"
     )
     if info["load_average_at_start"][0] > 0.5 * (info["cores"] or 1):
         say(
@@ -539,30 +840,41 @@ def main(argv: list[str] | None = None) -> int:
     people = addresses()
     summaries: list[dict[str, Any]] = []
     labels = []
+    # A plain `kill` stops the servers and drops the scaled layout's database, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     for key in systems:
         with tempfile.TemporaryDirectory(prefix="guichet-bench-text-") as directory:
-            say(f"[bench] starting {LABELS[key]} (loading a Rasa model takes up to a minute)…")
+            label = layout.label if key == "guichet" else LABELS[key]
+            say(f"[bench] starting {label} (loading a Rasa model takes up to a minute)…")
             begin = time.monotonic()
-            with SYSTEM_STACKS[key](Path(directory)) as (system, stack):
-                say(f"[bench] {system.name} ready in {time.monotonic() - begin:.0f} s")
-                steps = asyncio.run(climb(system, ladder, people, args.warmup, stack))
+            options = {"layout": layout} if key == "guichet" else {}
+            try:
+                with SYSTEM_STACKS[key](Path(directory), **options) as (system, stack):
+                    say(
+                        f"[bench] {system.name} ready in {time.monotonic() - begin:.0f} s; "
+                        f"processes counted in its CPU: {processes_counted(stack)}"
+                    )
+                    steps = asyncio.run(climb(system, ladder, people, args.warmup, stack))
+            except StackError as error:
+                say(f"[bench] {label} could not start: {error}")
+                return 1
+            except KeyboardInterrupt:
+                say(f"[bench] interrupted: {label} stopped, its temporary stores removed.")
+                return 130
             labels.append(system.name)
-            summaries += [step.summary() for step in steps]
+            for step in steps:
+                summary = step.summary()
+                if key == "guichet":
+                    summary["layout"] = layout.as_dict()
+                summaries.append(summary)
 
-    say("\n" + side_by_side(summaries, labels) + "\n")
-    held = {}
-    for name in labels:
-        rate = held_rate([s for s in summaries if s["system"] == name], args.target_p95_ms)
-        held[name] = rate
-        say(
-            f"[bench] {name}: highest rate held with p95 < {args.target_p95_ms:g} ms and no "
-            f"error: {'none of the rates tried' if rate is None else f'{rate:g} msg/s'}"
-        )
+    held = show_results(summaries, labels, args.target_p95_ms)
     if args.json:
         args.json.write_text(
             json.dumps(
                 {"machine": info, "settings": {**vars(args), "json": str(args.json)},
-                 "lookup_caps": LOOKUP_CAPS, "results": summaries, "held": held},
+                 "layout": layout.as_dict(), "lookup_caps": LOOKUP_CAPS,
+                 "results": summaries, "held": held},
                 indent=2, ensure_ascii=False, default=str,
             ),
             encoding="utf-8",
