@@ -5,7 +5,8 @@ command line, where every local user can read it (`ps`); this wrapper reads it f
 GUICHET_RASA_TOKEN and hands it to Rasa inside the process. Without a token the HTTP API
 (/conversations, /model, …) stays off: only the chat door's channel answers. It also makes
 Rasa check the action server's answers without re-checking their schema each time
-(assistant/action_results.py).
+(assistant/action_results.py) and keep its connections to the action server open
+(assistant/http_sessions.py).
 """
 
 import os
@@ -19,10 +20,11 @@ import skops.io  # noqa: F401
 # isort: split
 from rasa.__main__ import main as rasa_main
 
-from assistant import action_results
+from assistant import action_results, http_sessions
 
-# At import, so that every Sanic worker process has it too.
+# At import, so that every Sanic worker process has them too.
 action_results.install()
+http_sessions.install()
 
 
 def rasa_arguments(argv: list[str], token: str) -> list[str]:
