@@ -76,12 +76,17 @@ def domain() -> Domain:
 def env(tmp_path, monkeypatch) -> Path:
     """What Rasa's endpoints.yml expands, the tracker database in a folder not made yet."""
     database = tmp_path / "private" / "rasa_tracker.db"
-    monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{database}")
+    set_endpoints_env(monkeypatch, f"sqlite:///{database}")
+    return database
+
+
+def set_endpoints_env(monkeypatch: pytest.MonkeyPatch, tracker_url: str) -> None:
+    """What endpoints.yml expands, with the tracker store at `tracker_url`."""
+    monkeypatch.setenv("GUICHET_TRACKER_DB_URL", tracker_url)
     monkeypatch.setenv("GUICHET_LOCK_STORE_URL", "")
     monkeypatch.setenv("GUICHET_TRACKER_KEY", KEY)
     monkeypatch.setenv("GUICHET_ACTION_SERVER_URL", "http://127.0.0.1:1/webhook")
     monkeypatch.setenv("GUICHET_ACTIONS_TOKEN", "token")
-    return database
 
 
 def store_from_endpoints(domain: Domain) -> TrackerStore:

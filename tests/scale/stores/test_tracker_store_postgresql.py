@@ -14,21 +14,20 @@ import sqlalchemy as sa
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from rasa.core.tracker_store import TrackerStore
-    from rasa.core.utils import AvailableEndpoints
     from rasa.shared.core.domain import Domain
 
     from assistant.tracker_store import ENCRYPTED_PREFIX, RedactingSQLTrackerStore
 from scripts.paths import ROOT
 from tests.privacy.test_tracker_store import (
     ASKER,
-    KEY,
     SECRETS,
     SENDER,
     date_turn,
     first_turn,
     form_asks_for,
     number_turn,
+    set_endpoints_env,
+    store_from_endpoints,
     turn,
 )
 from tests.scale.services import driver_url, temporary_database
@@ -49,20 +48,8 @@ def domain() -> Domain:
 @pytest.fixture
 def database(monkeypatch):
     with temporary_database() as url:
-        monkeypatch.setenv("GUICHET_TRACKER_DB_URL", url)
-        monkeypatch.setenv("GUICHET_LOCK_STORE_URL", "")
-        monkeypatch.setenv("GUICHET_TRACKER_KEY", KEY)
-        monkeypatch.setenv("GUICHET_ACTION_SERVER_URL", "http://127.0.0.1:1/webhook")
-        monkeypatch.setenv("GUICHET_ACTIONS_TOKEN", "token")
+        set_endpoints_env(monkeypatch, url)
         yield url
-
-
-def store_from_endpoints(domain: Domain) -> RedactingSQLTrackerStore:
-    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
-    store = TrackerStore.create(endpoints.tracker_store)
-    assert isinstance(store, RedactingSQLTrackerStore)
-    store.domain = domain
-    return store
 
 
 def rows(url: str) -> list[tuple[str, str]]:
@@ -84,6 +71,7 @@ def assert_no_secret(url: str) -> None:
 
 def test_a_status_check_across_two_processes_on_postgresql(database, domain):
     first, second = store_from_endpoints(domain), store_from_endpoints(domain)
+    assert isinstance(first, RedactingSQLTrackerStore)
     assert first.engine.dialect.name == "postgresql"
     turn(first, domain, *first_turn())
     turn(first, domain, *number_turn())
