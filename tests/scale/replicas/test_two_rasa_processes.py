@@ -248,7 +248,12 @@ def test_conversations_go_on_when_a_process_is_killed(stack):
                 asyncio.create_task(say(client, stack, dying, s, dossier[s].typed_number))
                 for s in under_way
             ]
-            await asyncio.sleep(0.3)
+            # Killed while it handles one of them: as soon as a ticket of theirs is taken (a
+            # fixed delay was either too early or, once turns got faster, too late).
+            deadline = time.monotonic() + 10
+            while not any(locks.exists(LOCK_KEY_PREFIX + s) for s in under_way):
+                assert time.monotonic() < deadline, "the numbers never reached the process"
+                await asyncio.sleep(0.002)
             os.kill(stack.rasa(dying).process.pid, signal.SIGKILL)
             outcomes = await asyncio.gather(*numbers, return_exceptions=True)
             # The dead process's tickets: their conversations wait for them to expire.
