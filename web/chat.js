@@ -9,7 +9,9 @@ const statusLine = document.getElementById("status");
 const says = statusLine.dataset;
 const names = conversation.dataset;
 
-function addMessage(who, text, buttons) {
+// A message at the end of the conversation, or before `before` (the welcome, if it arrives
+// after a first message was already written).
+function addMessage(who, text, buttons, before) {
   const item = document.createElement("li");
   item.className = who === names.you ? "user" : "bot";
   const label = document.createElement("span");
@@ -29,7 +31,7 @@ function addMessage(who, text, buttons) {
     }
     item.append(choices);
   }
-  conversation.append(item);
+  conversation.insertBefore(item, before || null);
   item.scrollIntoView({ block: "nearest" });
 }
 
@@ -44,9 +46,9 @@ function send(message, shown) {
   sending = sending.then(() => deliver(message, thisVisit));
 }
 
-function showAnswers(answers) {
+function showAnswers(answers, before) {
   for (const answer of answers) {
-    addMessage(names.assistant, answer.text, answer.buttons);
+    addMessage(names.assistant, answer.text, answer.buttons, before);
   }
 }
 
@@ -57,7 +59,7 @@ async function welcome(thisVisit) {
     const response = await fetch("chat/welcome", { credentials: "same-origin" });
     const messages = await response.json();
     if (!Array.isArray(messages)) throw new Error(response.status);
-    if (thisVisit === visit) showAnswers(messages);
+    if (thisVisit === visit) showAnswers(messages, conversation.firstChild);
   } catch (error) {
     statusLine.textContent = says.unavailable;
   }
