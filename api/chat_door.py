@@ -36,9 +36,16 @@ DOMAIN_DIR = ROOT / "assistant" / "domain"
 COOKIE_NAME = "guichet_conversation"
 # The action server adds this to an answer when the person asked to erase the conversation.
 FORGET_MARKER = "guichet"
+# What the chat page shows before the first message, in order: the domain's door responses.
+WELCOME = ("utter_door_welcome", "utter_door_welcome_phone")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 _SPACES = re.compile(r"\s+")
 log = get_logger()
+
+
+def _unescaped(payload: str) -> str:
+    # Responses escape braces for Rasa's templating: {{ is a literal {.
+    return payload.replace("{{", "{").replace("}}", "}")
 
 
 class DoorMessages:
@@ -46,6 +53,7 @@ class DoorMessages:
 
     def __init__(self, domain_dir: Path = DOMAIN_DIR) -> None:
         self.texts: dict[str, str] = {}
+        self.buttons: dict[str, list[dict[str, str]]] = {}
         self.payloads: set[str] = set()
         intents: set[str] = set()
         templated = False
@@ -58,19 +66,31 @@ class DoorMessages:
                 for variation in variations:
                     if name.startswith("utter_door_") and "channel" not in variation:
                         self.texts.setdefault(name, variation["text"])
+                        self.buttons.setdefault(
+                            name,
+                            [
+                                {"title": b["title"], "payload": _unescaped(b["payload"])}
+                                for b in variation.get("buttons", [])
+                            ],
+                        )
                     for button in variation.get("buttons", []):
                         if button["payload"] == "/{intent}":
                             templated = True  # "Voulez-vous dire … ?": any intent, filled in
                             continue
-                        # Responses escape braces for Rasa's templating: {{ is a literal {.
-                        payload = button["payload"].replace("{{", "{").replace("}}", "}")
-                        self.payloads.add(payload)
+                        self.payloads.add(_unescaped(button["payload"]))
         if templated:
             self.payloads.update(f"/{intent}" for intent in intents)
 
     def answer(self, name: str) -> list[dict[str, Any]]:
         """A door response in the shape of the assistant's answers."""
-        return [{"text": self.texts[name]}]
+        message: dict[str, Any] = {"text": self.texts[name]}
+        if self.buttons.get(name):
+            message["buttons"] = self.buttons[name]
+        return [message]
+
+    def welcome(self) -> list[dict[str, Any]]:
+        """What the chat page shows before the first message."""
+        return [message for name in WELCOME for message in self.answer(name)]
 
 
 def clean_message(text: str, allowed_payloads: set[str]) -> str:

@@ -1,27 +1,37 @@
-// Chat page: sends each message to Guichet's chat door and shows the answers.
+// Chat page: shows the welcome, sends each message to Guichet's chat door and shows the answers.
+// Every word a person reads comes from the domain (through the door) or from index.html.
 "use strict";
 
 const conversation = document.getElementById("conversation");
 const form = document.getElementById("chat-form");
 const input = document.getElementById("message");
 const statusLine = document.getElementById("status");
+const says = statusLine.dataset;
+const names = conversation.dataset;
 
-function addMessage(who, text, buttons) {
+// A message at the end of the conversation, or before `before` (the welcome, if it arrives
+// after a first message was already written).
+function addMessage(who, text, buttons, before) {
   const item = document.createElement("li");
-  item.className = who === "Vous" ? "user" : "bot";
+  item.className = who === names.you ? "user" : "bot";
   const label = document.createElement("span");
   label.className = "who";
   label.textContent = who + " :";
   item.append(label, document.createTextNode(text || ""));
-  for (const button of buttons || []) {
-    const choice = document.createElement("button");
-    choice.type = "button";
-    choice.className = "choice";
-    choice.textContent = button.title;
-    choice.addEventListener("click", () => send(button.payload, button.title));
-    item.append(document.createElement("br"), choice);
+  if (buttons && buttons.length) {
+    const choices = document.createElement("div");
+    choices.className = "choices";
+    for (const button of buttons) {
+      const choice = document.createElement("button");
+      choice.type = "button";
+      choice.className = "choice";
+      choice.textContent = button.title;
+      choice.addEventListener("click", () => send(button.payload, button.title));
+      choices.append(choice);
+    }
+    item.append(choices);
   }
-  conversation.append(item);
+  conversation.insertBefore(item, before || null);
   item.scrollIntoView({ block: "nearest" });
 }
 
@@ -31,14 +41,33 @@ let sending = Promise.resolve();
 // Bumped by "recommencer": an answer to a message of the previous visitor is never shown.
 let visit = 0;
 function send(message, shown) {
-  addMessage("Vous", shown || message);
+  addMessage(names.you, shown || message);
   const thisVisit = visit;
   sending = sending.then(() => deliver(message, thisVisit));
 }
 
+function showAnswers(answers, before) {
+  for (const answer of answers) {
+    addMessage(names.assistant, answer.text, answer.buttons, before);
+  }
+}
+
+// The greeting, the three choices and the phone number, before anything is written. Reading
+// it starts no conversation; the door serves it even when the assistant does not answer.
+async function welcome(thisVisit) {
+  try {
+    const response = await fetch("chat/welcome", { credentials: "same-origin" });
+    const messages = await response.json();
+    if (!Array.isArray(messages)) throw new Error(response.status);
+    if (thisVisit === visit) showAnswers(messages, conversation.firstChild);
+  } catch (error) {
+    statusLine.textContent = says.unavailable;
+  }
+}
+
 // The server keeps the conversation in a cookie of its own: the page never handles an id.
 async function deliver(message, thisVisit) {
-  statusLine.textContent = "Guichet écrit…";
+  statusLine.textContent = says.writing;
   try {
     const response = await fetch("chat/messages", {
       method: "POST",
@@ -47,19 +76,17 @@ async function deliver(message, thisVisit) {
       body: JSON.stringify({ message }),
     });
     if (response.status === 413) {
-      statusLine.textContent = "Votre message est trop long. Écrivez l'essentiel en quelques phrases.";
+      statusLine.textContent = says.tooLong;
     } else {
       // The assistant's answers, or the door's own (too fast, unavailable), in the same shape.
       const answers = await response.json();
       if (!Array.isArray(answers)) throw new Error(response.status);
       if (thisVisit !== visit) return;
-      for (const answer of answers) {
-        addMessage("Guichet", answer.text, answer.buttons);
-      }
+      showAnswers(answers);
       statusLine.textContent = "";
     }
   } catch (error) {
-    statusLine.textContent = "Le service ne répond pas. Réessayez dans un instant.";
+    statusLine.textContent = says.unavailable;
   }
   input.focus();
 }
@@ -75,15 +102,19 @@ form.addEventListener("submit", (event) => {
 // A new visitor (kiosk) or a fresh start: the server hands out a new conversation.
 document.getElementById("new-conversation").addEventListener("click", () => {
   visit += 1;
+  const thisVisit = visit;
   conversation.replaceChildren();
   // After any message still being answered, so that its answer cannot revive the conversation.
   sending = sending.then(async () => {
     try {
       await fetch("chat/new", { method: "POST", credentials: "same-origin" });
-      statusLine.textContent = "Nouvelle conversation.";
+      statusLine.textContent = says.newConversation;
     } catch (error) {
-      statusLine.textContent = "Le service ne répond pas. Réessayez dans un instant.";
+      statusLine.textContent = says.unavailable;
     }
+    await welcome(thisVisit);
     input.focus();
   });
 });
+
+sending = welcome(visit);

@@ -113,6 +113,22 @@ def _keep_conversation(response: Response, door: ChatDoor, conversation: str) ->
     )
 
 
+@router.get(
+    "/welcome",
+    response_model=list[ChatAnswer],
+    response_model_exclude_none=True,
+    description=(
+        "Le message d'accueil que la page affiche avant le premier message : qui répond, "
+        "les choix possibles et le téléphone. Il vient du domaine de l'assistant ; le lire "
+        "ne commence pas de conversation."
+    ),
+)
+async def welcome(door: DoorDep) -> list[dict[str, Any]]:
+    # From the domain, without Rasa: the page shows the phone number even when Rasa is down,
+    # and a visit that never writes leaves no conversation behind.
+    return door.messages.welcome()
+
+
 @router.post(
     "/messages",
     response_model=list[ChatAnswer],

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from api.chat_door import DoorMessages
 from tests.e2e.conftest import RunningStack
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -75,7 +76,60 @@ def test_a_new_visitor_starts_afresh(stack: RunningStack, browser: Browser) -> N
 
     page.get_by_role("button", name="Effacer l'écran et recommencer").click()
     expect(page.locator("#status")).to_have_text("Nouvelle conversation.")
-    expect(page.locator("#conversation li")).to_have_count(0)
-    send(page, "répétez")
-    expect(bot_messages(page).first).to_be_visible()
+    # Only the welcome again, for the next visitor.
+    expect(page.locator("#conversation li.user")).to_have_count(0)
+    expect(bot_messages(page)).to_have_count(len(WELCOME))
     expect(page.locator("#conversation")).not_to_contain_text("instruction")
+    send(page, "répétez")
+    expect(bot_messages(page).nth(len(WELCOME))).to_be_visible()
+    expect(page.locator("#conversation")).not_to_contain_text("instruction")
+
+
+# The welcome as the domain writes it (assistant/domain/porte.yml), served by the door.
+WELCOME = DoorMessages().welcome()
+CHOICES = [button["title"] for message in WELCOME for button in message.get("buttons", [])]
+
+
+def test_the_page_opens_with_a_greeting_three_big_choices_and_the_phone(
+    stack: RunningStack, browser: Browser
+) -> None:
+    page = browser.new_context().new_page()
+    page.goto(f"http://127.0.0.1:{stack.ports.api}/")
+
+    expect(bot_messages(page)).to_have_count(len(WELCOME))
+    expect(bot_messages(page).first).to_contain_text("Bonjour")
+    expect(page.locator("#conversation")).to_contain_text("34 00")
+    assert len(CHOICES) == 3
+    for title in CHOICES:
+        choice = page.get_by_role("button", name=title, exact=True)
+        expect(choice).to_be_visible()
+        box = choice.bounding_box()
+        assert box is not None and box["height"] >= 44 and box["width"] >= 44, title
+    # Opening the page starts no conversation: no cookie until the person writes.
+    assert page.context.cookies() == []
+
+
+def test_the_choices_work_by_keyboard_in_reading_order(
+    stack: RunningStack, browser: Browser
+) -> None:
+    page = browser.new_context().new_page()
+    page.goto(f"http://127.0.0.1:{stack.ports.api}/")
+    expect(bot_messages(page)).to_have_count(len(WELCOME))
+
+    focused = []
+    for _ in range(len(CHOICES) + 2):
+        page.keyboard.press("Tab")
+        focused.append(
+            page.evaluate("document.activeElement.textContent || document.activeElement.id")
+        )
+    # The skip link, the three choices in the order they are written, then the message field.
+    assert focused[1:] == [*CHOICES, "message"], focused
+
+    for _ in range(len(CHOICES)):
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.textContent") == CHOICES[0]
+    page.keyboard.press("Enter")
+    expect(page.locator("#conversation li.user").last).to_contain_text(CHOICES[0])
+    # The first choice is following a dossier: the assistant asks for its number.
+    expect(bot_messages(page).last).to_contain_text("numéro")
+    expect(page.get_by_label("Votre message")).to_be_focused()
