@@ -67,6 +67,26 @@ def answer_read(tracker: Tracker) -> list[EventType]:
     return [SlotSet(requested, answer)] if answer else []
 
 
+TOPIC_ACTIONS = ("action_answer_topic", "action_choose_procedure")
+
+
+def follows_a_topic(tracker: Tracker, intent: str | None) -> bool:
+    """Whether this message answers a price or delay question just asked ("combien coûte une
+    carte grise ?" … "pour une voiture d'occasion"): the assistant's last action answered one,
+    and the person does not ask for the check itself ("vérifier ma demande")."""
+    if intent in responses.CHECK_INTENTS:
+        return False
+    last_user = max(
+        (i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=None
+    )
+    if last_user is None:
+        return False
+    for event in reversed(tracker.events[:last_user]):
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name") in TOPIC_ACTIONS
+    return False
+
+
 def names_only_a_domain(text: str, entities: list[dict]) -> bool:
     """Whether the message is just "carte grise" or "c'est pour le permis", and nothing else."""
     for entity in entities:
@@ -107,7 +127,7 @@ class ActionChooseProcedure(Action):
             # "carte grise" alone reads like a duplicata request to the NLU: list the domain.
             intent = None
         candidates = self._candidates(catalogue, entities, intent)
-        pending = tracker.get_slot(PENDING_TOPIC_SLOT)
+        pending = tracker.get_slot(PENDING_TOPIC_SLOT) if follows_a_topic(tracker, intent) else None
         if len(candidates) == 1 and pending in responses.TOPICS:
             # "combien coûte une carte grise ?" … "pour une voiture d'occasion": the price,
             # not a check.
@@ -115,7 +135,7 @@ class ActionChooseProcedure(Action):
             dispatcher.utter_message(response=responses.procedure_topic(pending, procedure))
             return [
                 *offer_detail(pending, procedure),
-                SlotSet(PENDING_TOPIC_SLOT, None),
+                SlotSet(PENDING_TOPIC_SLOT, pending),  # "et pour une moto ?" next
                 SlotSet(PROCEDURE_SLOT, procedure),
                 SlotSet("procedure_chosen", False),
             ]

@@ -76,7 +76,9 @@ class ActionAnswerTopic(Action):
                 SlotSet(responses.DETAIL_SLOT, None),
             ]
         dispatcher.utter_message(response=responses.procedure_topic(topic, procedure))
-        events = [*offer_detail(topic, procedure), SlotSet(responses.PENDING_TOPIC_SLOT, None)]
+        # "un nouveau permis si je l'ai perdu" just after: the same question, for that one.
+        pending = None if in_check else topic
+        events = [*offer_detail(topic, procedure), SlotSet(responses.PENDING_TOPIC_SLOT, pending)]
         if named and not in_check:
             # "et le délai ?" then answers for the same procedure. Never during a check: the
             # slot is the procedure being checked.

@@ -173,10 +173,10 @@ def test_a_price_asked_before_the_procedure_is_answered_when_it_is_named(domain:
     # unless a price is pending.
     tracker = make_tracker({"sujet_en_attente": "cost"}, text="pour une voiture d'occasion")
     tracker.latest_message["intent"] = {"name": "buy_used_vehicle"}
+    tracker.events = AFTER_A_TOPIC
     responses, events = run(ActionChooseProcedure(), tracker, domain)
     assert responses == ["utter_procedure_cost_cg_changement_titulaire_occasion"]
     assert SlotSet("procedure_chosen", False) in events
-    assert SlotSet("sujet_en_attente", None) in events
     assert SlotSet("detail_offert", "cost:cg_changement_titulaire_occasion") in events
     # Without a pending price, the same message starts the check.
     tracker = make_tracker({}, text="pour une voiture d'occasion")
@@ -184,6 +184,41 @@ def test_a_price_asked_before_the_procedure_is_answered_when_it_is_named(domain:
     responses, events = run(ActionChooseProcedure(), tracker, domain)
     assert responses == ["utter_checklist_intro_cg_changement_titulaire_occasion"]
     assert SlotSet("procedure_chosen", True) in events
+
+
+def test_a_pending_price_is_only_for_the_next_message(domain: dict) -> None:
+    # Something else was said in between: "j'ai acheté une voiture" starts the check.
+    tracker = make_tracker({"sujet_en_attente": "cost"}, text="j'ai acheté une voiture")
+    tracker.latest_message["intent"] = {"name": "buy_used_vehicle"}
+    tracker.events = [*AFTER_A_TOPIC[:-1], *AFTER_SOMETHING_ELSE]
+    assert run(ActionChooseProcedure(), tracker, domain)[0] == [
+        "utter_checklist_intro_cg_changement_titulaire_occasion"
+    ]
+    # Asking for the check itself always gets the check.
+    tracker = make_tracker({"sujet_en_attente": "cost"}, text="vérifier ma demande d'occasion")
+    tracker.latest_message["intent"] = {"name": "prepare_request"}
+    tracker.latest_message["entities"] = [
+        {"entity": "demarche", "value": "cg_changement_titulaire_occasion"}
+    ]
+    tracker.events = AFTER_A_TOPIC
+    assert run(ActionChooseProcedure(), tracker, domain)[0] == [
+        "utter_checklist_intro_cg_changement_titulaire_occasion"
+    ]
+
+
+def test_the_licence_after_a_carte_grise_price_gets_the_licence_price(domain: dict) -> None:
+    # "combien coûte un duplicata ?" then "non un nouveau permis si je l'ai perdu": the NLU
+    # reads a lost licence, which would start a check; it is the same question.
+    tracker = make_tracker(
+        {"sujet_en_attente": "cost", "demarche": "cg_duplicata"},
+        text="non un nouveau permis si je l'ai perdu",
+    )
+    tracker.latest_message["intent"] = {"name": "lost_or_stolen_licence"}
+    tracker.latest_message["entities"] = [{"entity": "circonstance", "value": "perte"}]
+    tracker.events = AFTER_A_TOPIC
+    responses, events = run(ActionChooseProcedure(), tracker, domain)
+    assert responses == ["utter_procedure_cost_permis_perte"]
+    assert SlotSet("demarche", "permis_perte") in events
 
 
 def test_the_detail_is_told_one_fact_per_message(domain: dict) -> None:
@@ -200,6 +235,20 @@ def test_every_detail_offered_exists(domain: dict) -> None:
     for name, variations in domain["responses"].items():
         if "Voulez-vous le détail ?" in variations[0].get("text", ""):
             assert f"{name}_detail_1" in domain["responses"], name
+
+
+AFTER_A_TOPIC = [
+    {"event": "user", "text": "combien coûte une carte grise"},
+    {"event": "action", "name": "action_answer_topic"},
+    {"event": "action", "name": "action_listen"},
+    {"event": "user", "text": "la suite"},
+]
+AFTER_SOMETHING_ELSE = [
+    {"event": "user", "text": "merci"},
+    {"event": "action", "name": "utter_you_are_welcome"},
+    {"event": "action", "name": "action_listen"},
+    {"event": "user", "text": "la suite"},
+]
 
 
 # --- The check asks only what applies ------------------------------------------------------
