@@ -22,6 +22,7 @@ from guichet import responses
 from guichet.catalogue import Catalogue, Procedure, get_catalogue
 from guichet.responses import (
     ANSWERS,
+    DETAIL_SLOT,
     DONT_KNOW,
     PENDING_TOPIC_SLOT,
     PROCEDURE_SLOT,
@@ -58,10 +59,21 @@ def is_question(slot: str | None) -> bool:
     return bool(slot) and slot.startswith((piece_slot(""), condition_slot("")))
 
 
+def first_action_on_the_message(tracker: Tracker) -> bool:
+    """Whether nothing has acted on the last message yet: after "c'est quoi ? je sais pas ce
+    que c'est" was explained, the words are no answer to the question asked again."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return False
+    return True
+
+
 def answer_read(tracker: Tracker) -> list[EventType]:
     """The requested question's answer read from a sentence ("non je l'ai pas encore")."""
     requested = tracker.get_slot(REQUESTED_SLOT)
-    if not is_question(requested):
+    if not is_question(requested) or not first_action_on_the_message(tracker):
         return []
     answer = read_answer(tracker.latest_message.get("text") or "")
     return [SlotSet(requested, answer)] if answer else []
@@ -151,6 +163,7 @@ class ActionChooseProcedure(Action):
                 *forget_answers(tracker, catalogue),
                 *(SlotSet(slot, value) for slot, value in known.items()),
                 SlotSet(PENDING_TOPIC_SLOT, None),
+                SlotSet(DETAIL_SLOT, None),
                 SlotSet(PROCEDURE_SLOT, procedure),
                 SlotSet("procedure_chosen", True),
             ]
@@ -160,7 +173,12 @@ class ActionChooseProcedure(Action):
             dispatcher.utter_message(response=responses.choose_procedure(entities["domaine"]))
         else:
             dispatcher.utter_message(response=responses.CHOOSE_DOMAIN)
-        return [SlotSet(PROCEDURE_SLOT, None), SlotSet("procedure_chosen", False)]
+        # A "oui" now is about the buttons, never about a detail offered earlier.
+        return [
+            SlotSet(DETAIL_SLOT, None),
+            SlotSet(PROCEDURE_SLOT, None),
+            SlotSet("procedure_chosen", False),
+        ]
 
     @staticmethod
     def _candidates(catalogue: Catalogue, entities: dict, intent: str | None) -> list[str]:

@@ -133,12 +133,13 @@ _NO_START = re.compile(
 )
 _YES_START = re.compile(
     r"^(oui|ouais|ouai|ouii+|yes|yep|oue|bien sur|evidemment|tout a fait|absolument|exact|"
-    r"exactement|c est bon|c est fait|voila|affirmatif|si)\b"
+    r"exactement|c est bon|c est fait|affirmatif)\b"
 )
 _NO_INSIDE = re.compile(
     r"\b(je l ai pas|je ne l ai pas|je l ai plus|je ne l ai plus|j ai pas|je n ai pas|"
     r"j en ai pas|je n en ai pas|je les ai pas|je ne les ai pas|pas encore|"
-    r"il me manque|il manque|pas fait|pas eu)\b"
+    r"il me manque|il manque|pas fait|pas eu|perdu|perdue|egare|egaree|perime|perimee|"
+    r"expire|expiree|plus valable)\b"
 )
 _YES_INSIDE = re.compile(
     r"\b(je l ai|je les ai|j ai (le|la|les|un|une|mon|ma|mes|tout)|c est fait|c est bon)\b"
@@ -155,7 +156,8 @@ def read_answer(text: str) -> str | None:
     if _NO_START.search(said):
         return NO
     if _YES_START.search(said):
-        return YES
+        # "oui mais il est périmé": not a plain yes, so to be checked.
+        return DONT_KNOW if re.search(r"\bmais\b", said) or _NO_INSIDE.search(said) else YES
     if _NO_INSIDE.search(said):
         return NO
     if _YES_INSIDE.search(said):

@@ -351,6 +351,9 @@ def test_every_condition_has_its_question(domain: dict, procedure: str) -> None:
         ("euh je sais pas trop", DONT_KNOW),
         ("peut-être, faut que je regarde", DONT_KNOW),
         ("jsp", DONT_KNOW),
+        ("je l'ai perdu", NO),
+        ("oui mais il est périmé depuis mars", DONT_KNOW),
+        ("si on me le demande", None),
         ("c'est quoi ?", None),
         ("retour", None),
         ("combien ça coûte", None),
@@ -384,6 +387,20 @@ def test_a_doubtful_no_is_dont_know_and_gets_the_rule(domain: dict) -> None:
     responses, events = run(ValidateChecklistForm(), tracker, domain)
     assert SlotSet("piece_justificatif_domicile", DONT_KNOW) in events
     assert responses == ["utter_explain_piece_justificatif_domicile"]
+
+
+def test_words_already_acted_on_are_no_answer(domain: dict) -> None:
+    # "je sais pas ce que c'est" was explained by the explain rule: the form, run next, does
+    # not take it as "je ne sais pas" to the question it asks again.
+    slots = {"demarche": "permis_perte", "requested_slot": "piece_timbre_fiscal"}
+    tracker = make_tracker(slots, "je sais pas ce que c'est un timbre fiscal", "checklist_form")
+    tracker.latest_message["intent"] = {"name": "explain_document"}
+    tracker.events = [
+        {"event": "user", "text": "je sais pas ce que c'est un timbre fiscal"},
+        {"event": "action", "name": "action_explain_current_piece"},
+    ]
+    _, events = run(ValidateChecklistForm(), tracker, domain)
+    assert [e for e in events if e.get("name") == "piece_timbre_fiscal"] == []
 
 
 def test_a_message_not_understood_is_read_before_the_hint(domain: dict) -> None:
