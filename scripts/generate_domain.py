@@ -72,7 +72,8 @@ def _answer_buttons(templates: dict) -> list[dict]:
 def fact_message(fact: dict, templates: dict) -> str:
     """One fact as a person reads it: a secondary one ends with one short caution."""
     text = fact["text"].strip()
-    if fact["status"] == "secondary":
+    # A fact that already sends the person to the ANTS site needs no second caution.
+    if fact["status"] == "secondary" and "site de l'ANTS" not in text:
         text = f"{text} {templates['a_verifier']}"
     return text
 
