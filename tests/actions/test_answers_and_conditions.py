@@ -109,6 +109,9 @@ def test_topic_answer_first_fact_then_detail_one_per_message() -> None:
         {"text": "Parfois plus. À vérifier sur le site de l'ANTS."}
     ]
     assert set(made) == {"utter_procedure_cost_p", "utter_procedure_cost_p_detail_1"}
+    procedure["cost"][2]["text"] = "Calculez-le sur le site de l'ANTS."
+    detail = topic_responses("cost", procedure, templates)["utter_procedure_cost_p_detail_1"]
+    assert detail == [{"text": "Calculez-le sur le site de l'ANTS."}]  # no second caution
     procedure["cost"] = procedure["cost"][:2]
     alone = topic_responses("cost", procedure, templates)
     assert alone == {
