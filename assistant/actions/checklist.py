@@ -139,6 +139,11 @@ class ActionChooseProcedure(Action):
             # "carte grise" alone reads like a duplicata request to the NLU: list the domain.
             intent = None
         candidates = self._candidates(catalogue, entities, intent)
+        said = named_in(tracker.latest_message.get("text") or "", catalogue.procedure_names)
+        if intent and said and said not in candidates:
+            # The words name another procedure than the intent's guess: "un duplicata de
+            # permis" is the licence's, whatever "duplicata" suggests.
+            candidates = [said]
         pending = tracker.get_slot(PENDING_TOPIC_SLOT) if follows_a_topic(tracker, intent) else None
         if len(candidates) == 1 and pending in responses.TOPICS:
             # "combien coûte une carte grise ?" … "pour une voiture d'occasion": the price,

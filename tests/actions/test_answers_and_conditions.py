@@ -224,6 +224,15 @@ def test_the_licence_after_a_carte_grise_price_gets_the_licence_price(domain: di
     assert SlotSet("demarche", "permis_perte") in events
 
 
+def test_words_naming_another_procedure_win_over_the_intent(domain: dict) -> None:
+    # Read as a carte grise duplicate by the NLU ("duplicata"), named as the licence's.
+    tracker = make_tracker({}, text="je veux faire un duplicata de permis")
+    tracker.latest_message["intent"] = {"name": "duplicate_registration"}
+    responses, events = run(ActionChooseProcedure(), tracker, domain)
+    assert responses == ["utter_checklist_intro_permis_perte"]
+    assert SlotSet("demarche", "permis_perte") in events
+
+
 def test_the_detail_is_told_one_fact_per_message(domain: dict) -> None:
     tracker = make_tracker({"detail_offert": "where:cg_duplicata"})
     responses, events = run(ActionTellDetail(), tracker, domain)
