@@ -100,6 +100,17 @@ DETAIL_SLOT = "detail_offert"
 PENDING_TOPIC_SLOT = "sujet_en_attente"
 
 
+# The intent a button sends to ask about a topic for one procedure.
+INTENT_BY_TOPIC = {"cost": "fees_question", "deadline": "deadline_question"}
+
+
+def topic_choose(topic: str, domain: str) -> str:
+    """Buttons to name the procedure a `topic` question is about, among `domain`'s."""
+    if topic not in INTENT_BY_TOPIC:
+        raise ValueError(f"no choice of procedure for topic {topic!r}")
+    return f"utter_{topic}_choose_{domain}"
+
+
 def topic_general(topic: str) -> str:
     """The answer on `topic` when no procedure is known."""
     return f"utter_{topic}_general"

@@ -22,6 +22,7 @@ from guichet.responses import (
     CHECK_INTENTS,
     CHECKLIST_FORM,
     CHOOSE_DOMAIN,
+    INTENT_BY_TOPIC,
     PROCEDURE_SLOT,
     ask_condition,
     ask_piece,
@@ -33,6 +34,7 @@ from guichet.responses import (
     procedure_topic,
     procedure_topic_detail,
     summary_piece,
+    topic_choose,
 )
 from scripts.paths import ROOT
 
@@ -175,17 +177,18 @@ def choice_responses(data: dict, templates: dict) -> dict:
     """Buttons to name the procedure: by domain, and for intents with several candidates."""
     labels = {procedure["id"]: procedure["label"] for procedure in data["procedures"]}
 
-    def choose(ids: list[str]) -> list[dict]:
+    def choose(ids: list[str], question: str = "", intent: str = "prepare_request") -> list[dict]:
         buttons = [
-            {"title": labels[pid][0].upper() + labels[pid][1:], "payload": _payload(pid)}
+            {"title": labels[pid][0].upper() + labels[pid][1:], "payload": _payload(pid, intent)}
             for pid in ids
         ]
+        question = question or templates["choisir_demarche"]
         # Heard, not read: a few examples keep the message short; any procedure may be said.
         spoken = templates["separateur_liste"].join(labels[pid] for pid in ids[:VOICE_EXAMPLES])
-        return [
-            {"text": templates["choisir_demarche"], "buttons": buttons},
-            _voice({"text": templates["choisir_demarche_voix"].format(liste=spoken)}),
-        ]
+        voice = templates["choisir_demarche_voix"].format(liste=spoken)
+        if question != templates["choisir_demarche"]:
+            voice = voice.replace(templates["choisir_demarche"].split(" ?")[0] + " ?", question)
+        return [{"text": question, "buttons": buttons}, _voice({"text": voice})]
 
     responses = {
         CHOOSE_DOMAIN: [
@@ -205,12 +208,17 @@ def choice_responses(data: dict, templates: dict) -> dict:
     for intent, ids in data["intentions"].items():
         if len(ids) > 1:
             responses[choose_procedure(intent)] = choose(ids)
+    for topic, intent in INTENT_BY_TOPIC.items():
+        question = templates["choisir_demarche_sujet"][topic]
+        for domain in templates["domaines"]:
+            ids = [p["id"] for p in data["procedures"] if p["domain"] == domain]
+            responses[topic_choose(topic, domain)] = choose(ids, question, intent)
     return responses
 
 
-def _payload(procedure_id: str) -> str:
+def _payload(procedure_id: str, intent: str = "prepare_request") -> str:
     # Doubled braces: Rasa's response interpolation reads single braces as placeholders.
-    return f'/prepare_request{{{{"demarche":"{procedure_id}"}}}}'
+    return f'/{intent}{{{{"demarche":"{procedure_id}"}}}}'
 
 
 def _answer_slot(slot: str) -> dict:

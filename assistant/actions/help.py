@@ -68,7 +68,12 @@ class ActionAnswerTopic(Action):
         procedure, named = procedure_meant(tracker, catalogue)
         in_check = bool(tracker.active_loop.get("name"))
         if procedure is None:
-            dispatcher.utter_message(response=responses.topic_general(topic))
+            domain_said = domain_named(tracker)
+            if domain_said and topic in responses.INTENT_BY_TOPIC:
+                # "combien coûte une carte grise ?": which one, as buttons (or typed).
+                dispatcher.utter_message(response=responses.topic_choose(topic, domain_said))
+            else:
+                dispatcher.utter_message(response=responses.topic_general(topic))
             # The next message that names a procedure gets this answer, not a check.
             pending = None if in_check else topic
             return [

@@ -164,8 +164,24 @@ def test_a_question_about_the_other_domain_does_not_carry_the_procedure_over(
         {"demarche": "cg_duplicata"},
         permis,
     )
-    assert responses == ["utter_cost_general"]
+    assert responses == ["utter_cost_choose_permis_de_conduire"]
     assert SlotSet("sujet_en_attente", "cost") in events
+
+
+def test_a_price_for_a_whole_domain_offers_its_procedures_as_price_buttons(domain: dict) -> None:
+    carte_grise = [{"entity": "domaine", "value": "carte_grise"}]
+    responses, _ = answer(domain, "combien coûte une carte grise", "fees_question", {}, carte_grise)
+    assert responses == ["utter_cost_choose_carte_grise"]
+    buttons = domain["responses"]["utter_cost_choose_carte_grise"][0]["buttons"]
+    assert len(buttons) == len(CATALOGUE.in_domain("carte_grise"))
+    assert all(b["payload"].startswith("/fees_question{{") for b in buttons)
+    # A button sets the procedure (its entity fills the slot): its price, not a check.
+    responses, _ = answer(
+        domain, "/fees_question", "fees_question", {"demarche": "cg_changement_adresse"}
+    )
+    assert responses == ["utter_procedure_cost_cg_changement_adresse"]
+    delay = domain["responses"]["utter_deadline_choose_permis_de_conduire"]
+    assert delay[0]["text"].startswith("Le délai dépend") and "délai" in delay[1]["text"]
 
 
 def test_a_price_asked_before_the_procedure_is_answered_when_it_is_named(domain: dict) -> None:
