@@ -282,9 +282,7 @@ class ActionChecklistHint(Action):
         if not read:
             dispatcher.utter_message(response="utter_checklist_answer_hint")
             return []
-        slot, value = read[0]["name"], read[0]["value"]
-        if value == DONT_KNOW and slot.startswith(piece_slot("")):
-            dispatcher.utter_message(response=responses.explain_piece(document_of(slot)))
+        # The form, run next, validates it (and explains the rule on "je ne sais pas").
         return read
 
 
