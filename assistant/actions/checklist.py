@@ -282,7 +282,11 @@ class ActionChecklistHint(Action):
         if not read:
             dispatcher.utter_message(response="utter_checklist_answer_hint")
             return []
-        # The form, run next, validates it (and explains the rule on "je ne sais pas").
+        # The form, run next on this unhappy path, does not validate it again (Rasa sends it no
+        # slot to validate): the rule is explained here.
+        slot, value = read[0]["name"], read[0]["value"]
+        if value == DONT_KNOW and slot.startswith(piece_slot("")):
+            dispatcher.utter_message(response=responses.explain_piece(document_of(slot)))
         return read
 
 

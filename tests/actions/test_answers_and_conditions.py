@@ -436,6 +436,11 @@ def test_a_message_not_understood_is_read_before_the_hint(domain: dict) -> None:
     tracker = make_tracker(slots, "non j'habite chez moi depuis 30 ans", "checklist_form")
     responses, events = run(ActionChecklistHint(), tracker, domain)
     assert events == [SlotSet("condition_heberge", NO)] and responses == []
+    slots = {"demarche": "permis_perte", "requested_slot": "piece_timbre_fiscal"}
+    tracker = make_tracker(slots, "je crois pas l'avoir acheté", "checklist_form")
+    responses, events = run(ActionChecklistHint(), tracker, domain)
+    assert events == [SlotSet("piece_timbre_fiscal", DONT_KNOW)]
+    assert responses == ["utter_explain_piece_timbre_fiscal"]  # the form will not say it
     tracker = make_tracker(slots, "il fait beau aujourd'hui", "checklist_form")
     responses, events = run(ActionChecklistHint(), tracker, domain)
     assert events == [] and responses == ["utter_checklist_answer_hint"]
