@@ -22,6 +22,7 @@ from guichet import responses
 from guichet.catalogue import Catalogue, Procedure, get_catalogue
 from guichet.responses import (
     ANSWERS,
+    CHECKLIST_FORM,
     DETAIL_SLOT,
     DONT_KNOW,
     PENDING_TOPIC_SLOT,
@@ -42,7 +43,7 @@ def forget_answers(tracker: Tracker, catalogue: Catalogue) -> list[EventType]:
     """Clear every answer given so far (documents and conditions): a new check starts blank."""
     documents = {d for p in catalogue.procedures.values() for d in p.documents}
     slots = sorted(piece_slot(d) for d in documents)
-    slots += sorted(condition_slot(c) for c in catalogue.conditions)
+    slots += sorted(condition_slot(c.id) for c in catalogue.conditions.values() if c.question)
     return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]
 
 
@@ -65,7 +66,11 @@ def first_action_on_the_message(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return True
-        if event.get("event") == "action" and event.get("name") != "action_listen":
+        # Rasa marks the form's own run in the tracker it sends for validation.
+        if event.get("event") == "action" and event.get("name") not in (
+            "action_listen",
+            CHECKLIST_FORM,
+        ):
             return False
     return True
 

@@ -408,8 +408,12 @@ def test_a_doubtful_no_is_dont_know_and_gets_the_rule(domain: dict) -> None:
     slots = {"demarche": "permis_perte", "requested_slot": "piece_justificatif_domicile"}
     tracker = make_tracker(slots, "je crois pas", "checklist_form")
     tracker.latest_message["intent"] = {"name": "deny"}
+    # As Rasa sends it for validation: the candidate after a mark of the form's own run.
     tracker.events = [
         {"event": "user", "text": "je crois pas"},
+        {"event": "slot", "name": "piece_justificatif_domicile", "value": NO},
+        {"event": "slot", "name": "requested_slot", "value": "piece_justificatif_domicile"},
+        {"event": "action", "name": "checklist_form"},
         {"event": "slot", "name": "piece_justificatif_domicile", "value": NO},
     ]
     responses, events = run(ValidateChecklistForm(), tracker, domain)
