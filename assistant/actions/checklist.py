@@ -16,7 +16,7 @@ from assistant.actions.checklist_logic import (
     read_answer,
     summarise,
 )
-from assistant.actions.help import offer_detail
+from assistant.actions.help import offer_detail, topic_asked
 from assistant.actions.naming import comparable, named_in
 from guichet import responses
 from guichet.catalogue import Catalogue, Procedure, get_catalogue
@@ -150,6 +150,8 @@ class ActionChooseProcedure(Action):
             # permis" is the licence's, whatever "duplicata" suggests.
             candidates = [said]
         pending = tracker.get_slot(PENDING_TOPIC_SLOT) if follows_a_topic(tracker, intent) else None
+        if intent not in responses.CHECK_INTENTS:
+            pending = topic_asked(tracker.latest_message.get("text") or "") or pending
         if len(candidates) == 1 and pending in responses.TOPICS:
             # "combien coûte une carte grise ?" … "pour une voiture d'occasion": the price,
             # not a check.

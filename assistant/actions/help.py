@@ -4,15 +4,34 @@ Each answer is short: the first fact, with "Voulez-vous le détail ?" when there
 told one per message by action_tell_detail.
 """
 
+import re
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from assistant.actions.naming import named_in
+from assistant.actions.naming import comparable, named_in
 from guichet import responses
 from guichet.answers import topic_facts
 from guichet.catalogue import Catalogue, get_catalogue
+
+# A price or delay question in the words, whatever intent the NLU saw ("cb coute la carte
+# grise pour une voiture d occasion que jai acheter"): answered, not checked.
+_DEADLINE_WORDS = re.compile(
+    r"\b(combien de temps|delais?|dans combien|quel temps|avant quand|jusqu a quand)\b"
+)
+_COST_WORDS = re.compile(r"\b(combien|cb|couter?|coute|coutent|prix|tarifs?|euros?|payer)\b")
+
+
+def topic_asked(text: str) -> str | None:
+    """ "deadline" or "cost" when the message asks it in words, else None."""
+    said = " ".join(re.sub(r"[^a-z0-9]+", " ", comparable(text)).split())
+    if _DEADLINE_WORDS.search(said):
+        return "deadline"
+    if _COST_WORDS.search(said):
+        return "cost"
+    return None
 
 
 def detail_parts(topic: str, procedure: str) -> int:

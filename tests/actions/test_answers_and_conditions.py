@@ -249,6 +249,34 @@ def test_words_naming_another_procedure_win_over_the_intent(domain: dict) -> Non
     assert SlotSet("demarche", "permis_perte") in events
 
 
+@pytest.mark.parametrize(
+    ("said", "intent", "response"),
+    [
+        (
+            "cb coute la carte grise pour une voiture d occasion que jai acheter a un particulier",
+            "buy_used_vehicle",
+            "utter_procedure_cost_cg_changement_titulaire_occasion",
+        ),
+        (
+            "Bonjour madame je voudrais savoir le délai pour déclarer la vente de ma voiture",
+            "sell_vehicle",
+            "utter_procedure_deadline_cg_declaration_cession",
+        ),
+        (
+            "j'ai acheté une voiture d'occasion",
+            "buy_used_vehicle",
+            "utter_checklist_intro_cg_changement_titulaire_occasion",
+        ),
+    ],
+)
+def test_a_price_or_delay_asked_in_words_is_answered_whatever_the_intent(
+    domain: dict, said: str, intent: str, response: str
+) -> None:
+    tracker = make_tracker({}, text=said)
+    tracker.latest_message["intent"] = {"name": intent}
+    assert run(ActionChooseProcedure(), tracker, domain)[0] == [response]
+
+
 def test_the_detail_is_told_one_fact_per_message(domain: dict) -> None:
     tracker = make_tracker({"detail_offert": "where:cg_duplicata"})
     responses, events = run(ActionTellDetail(), tracker, domain)
