@@ -24,12 +24,16 @@ _DEADLINE_WORDS = re.compile(
 _COST_WORDS = re.compile(r"\b(combien|cb|couter?|coute|coutent|prix|tarifs?|euros?|payer)\b")
 
 
+_COUNT_WORDS = re.compile(r"\bcombien de (pieces?|papiers?|documents?|justificatifs?|questions?)\b")
+
+
 def topic_asked(text: str) -> str | None:
     """ "deadline" or "cost" when the message asks it in words, else None."""
     said = " ".join(re.sub(r"[^a-z0-9]+", " ", comparable(text)).split())
     if _DEADLINE_WORDS.search(said):
         return "deadline"
-    if _COST_WORDS.search(said):
+    # "combien de papiers ?" asks for the check, not a price.
+    if _COST_WORDS.search(said) and not _COUNT_WORDS.search(said):
         return "cost"
     return None
 

@@ -263,6 +263,11 @@ def test_words_naming_another_procedure_win_over_the_intent(domain: dict) -> Non
             "utter_procedure_deadline_cg_declaration_cession",
         ),
         (
+            "j'ai acheté une voiture d'occasion, il faut combien de papiers ?",
+            "buy_used_vehicle",
+            "utter_checklist_intro_cg_changement_titulaire_occasion",
+        ),
+        (
             "j'ai acheté une voiture d'occasion",
             "buy_used_vehicle",
             "utter_checklist_intro_cg_changement_titulaire_occasion",
