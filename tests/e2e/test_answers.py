@@ -90,3 +90,10 @@ def test_answers_in_sentences_go_on_with_the_check(person: Person) -> None:
         question = texts[-1]
     # "je crois pas" is a doubt: never counted as ready, the rule is explained.
     assert len(texts) >= 2
+
+
+def test_a_price_asked_in_sms_spelling_is_answered_not_checked(person: Person) -> None:
+    said = "cb coute la carte grise pour une voiture d occasion que jai acheter a un particulier"
+    texts = person.say(said)
+    assert INTRO not in joined(texts)
+    assert "chevaux" in joined(texts)
