@@ -39,6 +39,31 @@ class Procedure:
     label: str
     names: tuple[str, ...]
     documents: tuple[str, ...]
+    # For a document asked only in some cases: the conditions it depends on, in the order
+    # they are asked, each with the answer it needs (True: "oui", False: "non").
+    requires: Mapping[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """The conditions this procedure's check may ask about, in the order they come."""
+        seen: dict[str, None] = {}
+        for document in self.documents:
+            for condition, _ in self.requires.get(document, ()):
+                seen.setdefault(condition)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """When some documents apply ("êtes-vous logé chez quelqu'un ?"): a plain yes/no question
+    asked once, or the answer about a `document`. `known_yes` / `known_no`: words that already
+    answer it in the message that started the check."""
+
+    id: str
+    question: str | None
+    document: str | None
+    known_yes: tuple[str, ...] = ()
+    known_no: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +97,7 @@ class Catalogue:
     procedures: Mapping[str, Procedure]
     statuses: Mapping[str, Status]
     help_channels: Mapping[str, HelpChannel]
+    conditions: Mapping[str, "Condition"]
     # Which procedures an intent of the NLU may mean, and which one a circumstance picks.
     intentions: Mapping[str, tuple[str, ...]]
     circonstances: Mapping[str, str]
@@ -89,6 +115,12 @@ class Catalogue:
 
     def in_domain(self, domain: str) -> list[str]:
         return [p.id for p in self.procedures.values() if p.domain == domain]
+
+
+def _requires(document: Mapping[str, Any]) -> tuple[tuple[str, bool], ...]:
+    return tuple((c, True) for c in document.get("if") or ()) + tuple(
+        (c, False) for c in document.get("unless") or ()
+    )
 
 
 def _sources(entry: Mapping[str, Any]) -> tuple[str, ...]:
@@ -114,8 +146,23 @@ def parse(data: Mapping[str, Any]) -> Catalogue:
             label=entry["label"],
             names=tuple(entry.get("names") or ()),
             documents=tuple(doc["document"] for doc in entry["documents"]),
+            requires={
+                doc["document"]: _requires(doc)
+                for doc in entry["documents"]
+                if doc.get("if") or doc.get("unless")
+            },
         )
         for entry in data["procedures"]
+    }
+    conditions = {
+        key: Condition(
+            id=key,
+            question=info.get("question"),
+            document=info.get("document"),
+            known_yes=tuple((info.get("known_from") or {}).get("oui") or ()),
+            known_no=tuple((info.get("known_from") or {}).get("non") or ()),
+        )
+        for key, info in (data.get("conditions") or {}).items()
     }
     statuses = {
         key: Status(
@@ -142,6 +189,7 @@ def parse(data: Mapping[str, Any]) -> Catalogue:
         procedures=procedures,
         statuses=statuses,
         help_channels=help_channels,
+        conditions=conditions,
         intentions={intent: tuple(ids) for intent, ids in data["intentions"].items()},
         circonstances=dict(data.get("circonstances") or {}),
         data=data,
@@ -167,6 +215,17 @@ def _check_references(catalogue: Catalogue) -> None:
         f"circonstance {name}: procedure {pid}"
         for name, pid in catalogue.circonstances.items()
         if pid not in catalogue.procedures
+    ]
+    unknown += [
+        f"procedure {p.id}: condition {c}"
+        for p in catalogue.procedures.values()
+        for c in p.conditions
+        if c not in catalogue.conditions
+    ]
+    unknown += [
+        f"condition {c.id}: document {c.document}"
+        for c in catalogue.conditions.values()
+        if c.document is not None and c.document not in catalogue.documents
     ]
     if unknown:
         raise ValueError("unknown ids in the catalogue: " + "; ".join(unknown))

@@ -36,6 +36,16 @@ def document_of(slot: str) -> str:
     return slot.removeprefix("piece_")
 
 
+def condition_slot(condition: str) -> str:
+    """The slot that holds the answer to a condition of the check ("êtes-vous logé …?")."""
+    return f"condition_{condition}"
+
+
+def ask_condition(condition: str) -> str:
+    """The form's question for `condition` (Rasa's utter_ask_<form>_<slot>)."""
+    return f"utter_ask_{CHECKLIST_FORM}_{condition_slot(condition)}"
+
+
 def ask_piece(document: str) -> str:
     """The form's question about `document` (Rasa's utter_ask_<form>_<slot>)."""
     return f"utter_ask_{CHECKLIST_FORM}_{piece_slot(document)}"
@@ -77,6 +87,28 @@ def procedure_topic(topic: str, procedure: str) -> str:
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}")
     return f"utter_procedure_{topic}_{procedure}"
+
+
+def procedure_topic_detail(topic: str, procedure: str, part: int) -> str:
+    """Part `part` (from 1) of the detail offered after the short answer on `topic`."""
+    return f"{procedure_topic(topic, procedure)}_detail_{part}"
+
+
+# Set by action_answer_topic: the short answer whose detail was offered ("Voulez-vous le
+# détail ?"), and the topic asked about while no procedure was known yet.
+DETAIL_SLOT = "detail_offert"
+PENDING_TOPIC_SLOT = "sujet_en_attente"
+
+
+# The intent a button sends to ask about a topic for one procedure.
+INTENT_BY_TOPIC = {"cost": "fees_question", "deadline": "deadline_question"}
+
+
+def topic_choose(topic: str, domain: str) -> str:
+    """Buttons to name the procedure a `topic` question is about, among `domain`'s."""
+    if topic not in INTENT_BY_TOPIC:
+        raise ValueError(f"no choice of procedure for topic {topic!r}")
+    return f"utter_{topic}_choose_{domain}"
 
 
 def topic_general(topic: str) -> str:

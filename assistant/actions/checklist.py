@@ -8,11 +8,29 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.api_client import ApiUnavailable, DossierApiClient
-from assistant.actions.checklist_logic import Summary, previous_question, question_slots, summarise
+from assistant.actions.checklist_logic import (
+    Summary,
+    known_conditions,
+    previous_question,
+    question_slots,
+    read_answer,
+    summarise,
+)
+from assistant.actions.help import offer_detail, topic_asked
 from assistant.actions.naming import comparable, named_in
 from guichet import responses
 from guichet.catalogue import Catalogue, Procedure, get_catalogue
-from guichet.responses import ANSWERS, DONT_KNOW, PROCEDURE_SLOT, document_of, piece_slot
+from guichet.responses import (
+    ANSWERS,
+    CHECKLIST_FORM,
+    DETAIL_SLOT,
+    DONT_KNOW,
+    PENDING_TOPIC_SLOT,
+    PROCEDURE_SLOT,
+    condition_slot,
+    document_of,
+    piece_slot,
+)
 
 REQUESTED_SLOT = "requested_slot"
 
@@ -22,9 +40,10 @@ def current_procedure(tracker: Tracker, catalogue: Catalogue) -> Procedure | Non
 
 
 def forget_answers(tracker: Tracker, catalogue: Catalogue) -> list[EventType]:
-    """Clear every document answer given so far, so a new check starts blank."""
+    """Clear every answer given so far (documents and conditions): a new check starts blank."""
     documents = {d for p in catalogue.procedures.values() for d in p.documents}
     slots = sorted(piece_slot(d) for d in documents)
+    slots += sorted(condition_slot(c.id) for c in catalogue.conditions.values() if c.question)
     return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]
 
 
@@ -34,6 +53,55 @@ _FILLER = frozenset({
     "une", "un", "de", "du", "des", "d'", "euh", "ben", "bah", "alors", "oui", "voila", "svp",
     "stp", "s'il", "vous", "plait", "merci", "madame", "monsieur", "j'", "je", "ai", "a",
 })  # fmt: skip
+
+
+def is_question(slot: str | None) -> bool:
+    """Whether `slot` is one of the check's questions (a document or a condition)."""
+    return bool(slot) and slot.startswith((piece_slot(""), condition_slot("")))
+
+
+def first_action_on_the_message(tracker: Tracker) -> bool:
+    """Whether nothing has acted on the last message yet: after "c'est quoi ? je sais pas ce
+    que c'est" was explained, the words are no answer to the question asked again."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        # Rasa marks the form's own run in the tracker it sends for validation.
+        if event.get("event") == "action" and event.get("name") not in (
+            "action_listen",
+            CHECKLIST_FORM,
+        ):
+            return False
+    return True
+
+
+def answer_read(tracker: Tracker) -> list[EventType]:
+    """The requested question's answer read from a sentence ("non je l'ai pas encore")."""
+    requested = tracker.get_slot(REQUESTED_SLOT)
+    if not is_question(requested) or not first_action_on_the_message(tracker):
+        return []
+    answer = read_answer(tracker.latest_message.get("text") or "")
+    return [SlotSet(requested, answer)] if answer else []
+
+
+TOPIC_ACTIONS = ("action_answer_topic", "action_choose_procedure")
+
+
+def follows_a_topic(tracker: Tracker, intent: str | None) -> bool:
+    """Whether this message answers a price or delay question just asked ("combien coûte une
+    carte grise ?" … "pour une voiture d'occasion"): the assistant's last action answered one,
+    and the person does not ask for the check itself ("vérifier ma demande")."""
+    if intent in responses.CHECK_INTENTS:
+        return False
+    last_user = max(
+        (i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=None
+    )
+    if last_user is None:
+        return False
+    for event in reversed(tracker.events[:last_user]):
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name") in TOPIC_ACTIONS
+    return False
 
 
 def names_only_a_domain(text: str, entities: list[dict]) -> bool:
@@ -76,11 +144,38 @@ class ActionChooseProcedure(Action):
             # "carte grise" alone reads like a duplicata request to the NLU: list the domain.
             intent = None
         candidates = self._candidates(catalogue, entities, intent)
+        said = named_in(tracker.latest_message.get("text") or "", catalogue.procedure_names)
+        if intent and said and said not in candidates:
+            # The words name another procedure than the intent's guess: "un duplicata de
+            # permis" is the licence's, whatever "duplicata" suggests.
+            candidates = [said]
+        pending = tracker.get_slot(PENDING_TOPIC_SLOT) if follows_a_topic(tracker, intent) else None
+        if intent not in responses.CHECK_INTENTS:
+            pending = topic_asked(tracker.latest_message.get("text") or "") or pending
+        if len(candidates) == 1 and pending in responses.TOPICS:
+            # "combien coûte une carte grise ?" … "pour une voiture d'occasion": the price,
+            # not a check.
+            procedure = candidates[0]
+            dispatcher.utter_message(response=responses.procedure_topic(pending, procedure))
+            return [
+                *offer_detail(pending, procedure),
+                SlotSet(PENDING_TOPIC_SLOT, pending),  # "et pour une moto ?" next
+                SlotSet(PROCEDURE_SLOT, procedure),
+                SlotSet("procedure_chosen", False),
+            ]
         if len(candidates) == 1:
             procedure = candidates[0]
             dispatcher.utter_message(response=responses.checklist_intro(procedure))
+            known = known_conditions(
+                catalogue.procedures[procedure],
+                tracker.latest_message.get("text") or "",
+                catalogue.conditions,
+            )
             return [
                 *forget_answers(tracker, catalogue),
+                *(SlotSet(slot, value) for slot, value in known.items()),
+                SlotSet(PENDING_TOPIC_SLOT, None),
+                SlotSet(DETAIL_SLOT, None),
                 SlotSet(PROCEDURE_SLOT, procedure),
                 SlotSet("procedure_chosen", True),
             ]
@@ -90,7 +185,12 @@ class ActionChooseProcedure(Action):
             dispatcher.utter_message(response=responses.choose_procedure(entities["domaine"]))
         else:
             dispatcher.utter_message(response=responses.CHOOSE_DOMAIN)
-        return [SlotSet(PROCEDURE_SLOT, None), SlotSet("procedure_chosen", False)]
+        # A "oui" now is about the buttons, never about a detail offered earlier.
+        return [
+            SlotSet(DETAIL_SLOT, None),
+            SlotSet(PROCEDURE_SLOT, None),
+            SlotSet("procedure_chosen", False),
+        ]
 
     @staticmethod
     def _candidates(catalogue: Catalogue, entities: dict, intent: str | None) -> list[str]:
@@ -119,15 +219,19 @@ class ValidateChecklistForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        procedure = current_procedure(tracker, get_catalogue())
-        return question_slots(procedure) if procedure else []
+        catalogue = get_catalogue()
+        procedure = current_procedure(tracker, catalogue)
+        if procedure is None:
+            return []
+        return question_slots(procedure, tracker.slots, catalogue.conditions)
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Nothing to extract by hand: the answers come from the slot mappings. (rasa_sdk would
-        look for an `extract_<slot>` method per question and warn at each turn.)"""
-        return []
+        """The answer read from the words, when they say yes, no or don't know in a sentence
+        ("oui le vendeur me l'a donnée barrée"): it wins over the intent's guess. (No
+        `extract_<slot>` methods: rasa_sdk would look for one per question.)"""
+        return answer_read(tracker)
 
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -139,7 +243,7 @@ class ValidateChecklistForm(FormValidationAction):
                 continue
             if value not in ANSWERS:
                 value = None
-            elif value == DONT_KNOW:
+            elif value == DONT_KNOW and slot.startswith(piece_slot("")):
                 dispatcher.utter_message(response=responses.explain_piece(document_of(slot)))
             events.append(SlotSet(slot, value))
             tracker.slots[slot] = value
@@ -155,9 +259,12 @@ class ActionChecklistGoBack(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        procedure = current_procedure(tracker, get_catalogue())
+        catalogue = get_catalogue()
+        procedure = current_procedure(tracker, catalogue)
         previous = (
-            previous_question(procedure, tracker.slots, tracker.get_slot(REQUESTED_SLOT))
+            previous_question(
+                procedure, tracker.slots, tracker.get_slot(REQUESTED_SLOT), catalogue.conditions
+            )
             if procedure
             else None
         )
@@ -166,6 +273,28 @@ class ActionChecklistGoBack(Action):
             return []
         dispatcher.utter_message(response="utter_checklist_going_back")
         return [SlotSet(previous, None), SlotSet(REQUESTED_SLOT, previous)]
+
+
+class ActionChecklistHint(Action):
+    """A message the NLU did not place during the check: an answer in a sentence ("je crois
+    pas") is taken as the answer; anything else gets how to answer. The form then goes on."""
+
+    def name(self) -> str:
+        return "action_checklist_hint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        read = answer_read(tracker)
+        if not read:
+            dispatcher.utter_message(response="utter_checklist_answer_hint")
+            return []
+        # The form, run next on this unhappy path, does not validate it again (Rasa sends it no
+        # slot to validate): the rule is explained here.
+        slot, value = read[0]["name"], read[0]["value"]
+        if value == DONT_KNOW and slot.startswith(piece_slot("")):
+            dispatcher.utter_message(response=responses.explain_piece(document_of(slot)))
+        return read
 
 
 class ActionExplainCurrentPiece(Action):
@@ -184,7 +313,12 @@ class ActionExplainCurrentPiece(Action):
             catalogue.document_names,
             preferred=procedure.documents if procedure else (),
         )
-        document = named or document_of(tracker.get_slot(REQUESTED_SLOT) or "")
+        requested = tracker.get_slot(REQUESTED_SLOT) or ""
+        if not named and requested.startswith(condition_slot("")):
+            # A condition's question is its own explanation: say how to answer it.
+            dispatcher.utter_message(response="utter_checklist_answer_hint")
+            return []
+        document = named or document_of(requested)
         known = document in catalogue.documents  # each has its explanation in the domain
         response = responses.explain_piece(document) if known else responses.EXPLAIN_UNKNOWN
         dispatcher.utter_message(response=response)
@@ -208,7 +342,7 @@ class ActionChecklistSummary(Action):
         reset = [*forget_answers(tracker, catalogue), SlotSet("procedure_chosen", False)]
         if procedure is None:
             return reset
-        summary = summarise(procedure, tracker.slots)
+        summary = summarise(procedure, tracker.slots, catalogue.conditions)
         dispatcher.utter_message(response="utter_checklist_summary_intro")
         for kind, documents in (
             ("missing", summary.missing),

@@ -15,6 +15,19 @@ def comparable(text: str) -> str:
     return " ".join(fold(text).replace("’", "'").replace("-", " ").split())
 
 
+# In a name, "…" stands for a few words in between: "permis … perdu" is said in
+# "un nouveau permis si je l'ai perdu".
+GAP = "…"
+_GAP_WORDS = r"(?:\W+\w+){0,6}?\W+"
+
+
+def name_pattern(name: str) -> str:
+    """The regular expression that finds `name` (already comparable) as whole words."""
+    # Folding may have written the ellipsis as three dots.
+    parts = [re.escape(part) for part in re.split(r"\s*(?:…|\.\.\.)\s*", name)]
+    return rf"(?<!\w){_GAP_WORDS.join(parts)}(?!\w)"
+
+
 def named_in(
     text: str, names: Mapping[str, Iterable[str]], preferred: Iterable[str] = ()
 ) -> str | None:
@@ -30,6 +43,6 @@ def named_in(
         (key in preferred, len(name), -order, key)
         for order, (key, key_names) in enumerate(names.items())
         for name in map(comparable, key_names)
-        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", said)
+        if re.search(name_pattern(name), said)
     ]
     return max(found)[-1] if found else None

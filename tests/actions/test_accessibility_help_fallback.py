@@ -115,7 +115,7 @@ def test_a_procedure_named_in_the_question_is_answered_and_remembered(domain: di
     said = "combien coute la carte grise d'une voiture d'occasion"
     responses, events = answer_topic(domain, said, "fees_question", {})
     assert responses == ["utter_procedure_cost_cg_changement_titulaire_occasion"]
-    assert events == [SlotSet("demarche", "cg_changement_titulaire_occasion")]
+    assert SlotSet("demarche", "cg_changement_titulaire_occasion") in events
 
 
 def test_a_procedure_named_during_a_check_does_not_change_the_check(domain: dict) -> None:
@@ -123,7 +123,7 @@ def test_a_procedure_named_during_a_check_does_not_change_the_check(domain: dict
     said = "et pour un duplicata de carte grise c'est combien de temps"
     responses, events = answer_topic(domain, said, "deadline_question", slots, "checklist_form")
     assert responses == ["utter_procedure_deadline_cg_duplicata"]
-    assert events == []
+    assert [e for e in events if e["name"] == "demarche"] == []
 
 
 PROCEDURE_NAMES = get_catalogue().procedure_names
