@@ -95,8 +95,8 @@ ANSWER_MASKS = {
 # A date of birth read with a two-digit year, kept until the person confirms it: needed on
 # the next turn, so encrypted like the number rather than masked.
 PROPOSED_DATE_SLOT = "date_naissance_proposee"
-# Bot messages that say a date of birth back ("Vous êtes né le 04/07/1961, c'est bien ça ?"):
-# stored with the date masked.
+# Bot messages that say a date of birth back ("Votre date de naissance est le 04/07/1961,
+# c'est bien ça ?"): stored with the date masked.
 RESPONSES_WITH_A_BIRTH_DATE = frozenset({"utter_ask_dossier_status_form_date_naissance_confirmee"})
 # Events after which no earlier value of numero_dossier is needed any more.
 _FORGETTING_EVENTS = (Restarted, AllSlotsReset, SessionStarted)

@@ -58,7 +58,7 @@ def test_a_two_digit_year_is_confirmed_before_the_lookup(domain: dict) -> None:
         "date_naissance_proposee": "15/01/1999",
         "requested_slot": "date_naissance_confirmee",
     }
-    assert said == []  # the form asks "Vous êtes né le 15/01/1999, c'est bien ça ?"
+    assert said == []  # the form asks "Votre date de naissance est le 15/01/1999, c'est bien ça ?"
     question = domain["responses"]["utter_ask_dossier_status_form_date_naissance_confirmee"]
     assert "{date_naissance_proposee}" in question[0]["text"]
     assert [b["payload"] for b in question[0]["buttons"]] == ["/affirm", "/deny"]

@@ -414,7 +414,7 @@ def short_year_turns():
         SlotSet("date_naissance_proposee", "04/07/1961"),
         SlotSet("requested_slot", "date_naissance_confirmee"),
         BotUttered(
-            "Vous êtes né le 04/07/1961, c'est bien ça ?",
+            "Votre date de naissance est le 04/07/1961, c'est bien ça ?",
             {"buttons": [{"title": "Oui", "payload": "/affirm"}]},
             {"utter_action": "utter_ask_dossier_status_form_date_naissance_confirmee"},
         ),
@@ -436,6 +436,6 @@ def test_a_date_to_confirm_is_stored_encrypted_and_said_back_masked(store, domai
     ]
     assert proposed and proposed[0].startswith(ENCRYPTED_PREFIX)
     said = [e["text"] for e in stored_events(env) if e["event"] == "bot"]
-    assert said[-1] == "Vous êtes né le [date], c'est bien ça ?"
+    assert said[-1] == "Votre date de naissance est le [date], c'est bien ça ?"
     users = [e["text"] for e in stored_events(env) if e["event"] == "user"]
     assert users[-1] == "[date]"
