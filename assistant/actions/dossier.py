@@ -38,10 +38,12 @@ FORM_SLOTS = ("numero_dossier", "date_naissance")
 PROPOSED_DATE = "date_naissance_proposee"
 CONFIRMED = "date_naissance_confirmee"
 REQUESTED_SLOT = "requested_slot"
+NOT_FOUND = "dossier_introuvable"
 # After this many numbers that cannot be one, the form stops asking: it says where to find
 # the number and offers the other routes.
 INVALID_NUMBERS_BEFORE_HELP = 2
 DISPLAY_DATE = "%d/%m/%Y"
+MIN_NUMERO_DIGITS = 6
 
 
 class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
@@ -182,6 +184,7 @@ class ActionLeaveDossierForm(Action):
             ActiveLoop(None),
             SlotSet(REQUESTED_SLOT, None),
             *[SlotSet(slot, None) for slot in (*FORM_SLOTS, PROPOSED_DATE, CONFIRMED)],
+            SlotSet(NOT_FOUND, False),
             ActionExecuted("action_listen"),
             {
                 **UserUttered(
@@ -203,7 +206,9 @@ class ActionLeaveDossierForm(Action):
 def looks_like_an_answer(requested: Any, text: str) -> bool:
     """Whether `text` answers the form's question although its intent said otherwise."""
     if requested == "numero_dossier":
-        return normalise_numero(text) is not None
+        # Request numbers are mostly digits: "vendre ma voiture AB123CD" is not one.
+        digits = sum(char.isdigit() for char in text)
+        return normalise_numero(text) is not None and digits >= MIN_NUMERO_DIGITS
     if requested == "date_naissance":
         return read_birth_date(text, date.today()).kind is not BirthDateKind.NONE
     return False
@@ -253,9 +258,9 @@ class ActionCheckDossierStatus(Action):
             )
         except DossierNotFound:
             dispatcher.utter_message(response="utter_dossier_not_found")
-            # "Vérifions la date": only the date is asked again, unless the person chooses
-            # to give the number again (action_forget_dossier_number).
-            forget = [SlotSet("date_naissance", None)]
+            # "Vérifions la date": the form asks only the date again (rules/dossier.yml),
+            # unless the person gives the number again (action_forget_dossier_number).
+            return [SlotSet("date_naissance", None), SlotSet(NOT_FOUND, True)]
         except TooManyAttempts as error:
             minutes = ceil(error.retry_after_seconds / 60)
             dispatcher.utter_message(response="utter_dossier_too_many_attempts", minutes=minutes)
@@ -264,7 +269,7 @@ class ActionCheckDossierStatus(Action):
         else:
             tell_status(dispatcher, status)
             stuck = status.bloque
-        return [*forget, SlotSet("dossier_bloque", stuck)]
+        return [*forget, SlotSet("dossier_bloque", stuck), SlotSet(NOT_FOUND, False)]
 
 
 def asker_of(tracker: Tracker) -> Asker:

@@ -83,6 +83,7 @@ def answer(domain: dict, body: dict | None = None, status: int = 200) -> list[st
         SlotSet("numero_dossier", None),
         SlotSet("date_naissance", None),
         SlotSet("dossier_bloque", stuck),
+        SlotSet("dossier_introuvable", False),
     ]
     return [rendered(message, domain) for message in messages]
 

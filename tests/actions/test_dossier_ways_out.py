@@ -217,6 +217,11 @@ def test_a_change_of_mind_leaves_the_form_and_hands_the_message_back(domain: dic
     assert again["parse_data"]["intent"]["name"] == "sell_vehicle"
 
 
+def test_a_plate_in_a_change_of_mind_is_not_taken_for_the_number(domain: dict) -> None:
+    events = leave(domain, "je veux vendre ma voiture AB123CD", "sell_vehicle", "numero_dossier")
+    assert events[0] == ActiveLoop(None)
+
+
 @pytest.mark.parametrize(
     ("text", "requested"),
     [("26 11 000 002", "numero_dossier"), ("le 4 juillet 61", "date_naissance")],
@@ -239,14 +244,11 @@ def test_give_the_number_again_forgets_it(domain: dict) -> None:
 def test_not_found_keeps_the_number_and_asks_the_date_again(domain: dict) -> None:
     messages, events = run_action(domain, lambda request: httpx.Response(404, json={"detail": "x"}))
     assert [m["response"] for m in messages] == ["utter_dossier_not_found"]
-    assert events == [SlotSet("date_naissance", None), SlotSet("dossier_bloque", False)]
+    # The number is kept; the rule "a dossier not found" starts the form for the date.
+    assert events == [SlotSet("date_naissance", None), SlotSet("dossier_introuvable", True)]
     variants = domain["responses"]["utter_dossier_not_found"]
     assert "Vérifions la date" in variants[0]["text"]
-    assert [b["payload"] for b in variants[0]["buttons"]] == [
-        "/check_status",
-        "/give_number_again",
-        "/ask_human",
-    ]
+    assert [b["payload"] for b in variants[0]["buttons"]] == ["/give_number_again", "/ask_human"]
 
 
 def test_a_form_ended_without_a_number_looks_nothing_up(domain: dict) -> None:

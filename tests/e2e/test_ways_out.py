@@ -71,17 +71,23 @@ def test_after_a_wrong_date_only_the_date_is_asked_again(person: Person) -> None
     person.say("2611000005")
     said, buttons = titles(person, "22/05/1972")
     assert "Vérifions la date de naissance" in said
-    assert buttons == ["Redonner la date", "Redonner le numéro", "Parler à quelqu'un"]
-    again = text(person.say("la date"))
-    assert "date de naissance" in again and "numéro" not in again
+    assert said.endswith("Quelle est votre date de naissance ? Par exemple : 12/03/1948.")
+    assert "Quel est le numéro" not in said
+    assert buttons == ["Redonner le numéro", "Parler à quelqu'un"]
     assert "envoyé par la Poste" in text(person.say("21/05/1972"))
 
 
 def test_after_a_wrong_date_the_number_can_be_given_again(person: Person) -> None:
     person.conversation(["Où en est mon dossier ?", "2611000012", "19/08/1987"])
-    assert "numéro de votre demande" in text(person.say("je me suis trompée de numéro"))
+    # The button's label, typed.
+    assert "numéro de votre demande" in text(person.say("redonner le numéro"))
     person.say("2611000010")
     assert "paiement" in text(person.say("08/04/1966"))
+
+
+def test_after_a_wrong_date_a_person_says_it_in_words(person: Person) -> None:
+    person.conversation(["ou en est ma demande", "2611000003", "30/11/1956"])
+    assert "numéro de votre demande" in text(person.say("je me suis trompée de numéro"))
 
 
 # --- "Je n'ai pas compris" / "plus simple".
