@@ -79,7 +79,10 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
             return {"numero_dossier": None}
         numero = normalise_numero(str(value)) if value else None
         if numero is None:
-            if invalid_numbers_in_this_form(tracker) + 1 >= INVALID_NUMBERS_BEFORE_HELP:
+            said_no = latest_intent(tracker) == "deny" and not any(c.isdigit() for c in str(value))
+            tries = invalid_numbers_in_this_form(tracker) + 1
+            if said_no or tries >= INVALID_NUMBERS_BEFORE_HELP:
+                # "non je l'ai pas": where to find it, and the other routes; no more asking.
                 dispatcher.utter_message(response="utter_where_is_request_number")
             else:
                 dispatcher.utter_message(response="utter_invalid_numero_dossier")
@@ -137,6 +140,10 @@ def text_without_the_number(tracker: Tracker) -> str:
     for start, end in sorted(spans, reverse=True):
         text = text[:start] + " " + text[end:]
     return text if spans else ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
 def gave_up_on_number(dispatcher: CollectingDispatcher) -> bool:

@@ -34,10 +34,13 @@ def form_turn(
     text: str = "",
     entities: list | None = None,
     history: list | None = None,
+    intent: dict | None = None,
 ) -> tuple[dict, list[str]]:
     """Run the form's validation on one message, as Rasa sends it: the slots it extracted."""
     tracker = make_tracker({**(slots or {}), **slots_set}, text=text, active_loop=FORM)
     tracker.latest_message["entities"] = entities or []
+    if intent:
+        tracker.latest_message["intent"] = intent
     tracker.events = [
         *(history or []),
         {"event": "user", "text": text},
@@ -175,6 +178,15 @@ def test_the_second_wrong_number_says_where_to_find_it_and_ends_the_form(domain:
     )
     assert said_second == ["utter_where_is_request_number"]
     assert second == {"numero_dossier": None, "requested_slot": None}
+
+
+def test_no_to_the_number_question_says_where_to_find_it(domain: dict) -> None:
+    tracker_intent = {"name": "deny", "confidence": 0.8}
+    slots, said = form_turn(
+        domain, {"numero_dossier": "non je l'ai pas"}, text="non je l'ai pas", intent=tracker_intent
+    )
+    assert said == ["utter_where_is_request_number"]
+    assert slots == {"numero_dossier": None, "requested_slot": None}
 
 
 def test_a_new_form_counts_wrong_numbers_afresh(domain: dict) -> None:
