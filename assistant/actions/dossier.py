@@ -29,6 +29,7 @@ from guichet import responses
 from guichet.catalogue import get_catalogue
 from guichet.identifiers import (
     BirthDateKind,
+    BirthDateReading,
     normalise_numero,
     read_birth_date,
 )
@@ -92,7 +93,7 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
             # "mon numero c 2611000002 et je suis né le 4 juillet 1961": the date too.
             said = text_without_the_number(tracker)
             if said:
-                slots |= birth_date_slots(read_birth_date(said, date.today()), None)
+                slots |= birth_date_slots(read_birth_date(said, date.today()), answered=False)
         return slots
 
     def validate_date_naissance(
@@ -103,7 +104,7 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_date_naissance")
         elif reading.kind is BirthDateKind.CENTURY_UNKNOWN:
             dispatcher.utter_message(response="utter_birth_year_in_full")
-        return birth_date_slots(reading, dispatcher)
+        return birth_date_slots(reading, answered=True)
 
     def validate_date_naissance_confirmee(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -117,13 +118,17 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
         return {"date_naissance": None, CONFIRMED: None, PROPOSED_DATE: None}
 
 
-def birth_date_slots(reading: Any, dispatcher: CollectingDispatcher | None) -> dict[str, Any]:
-    """The form's slots for a reading of a date of birth: the date, or a guess to confirm."""
+def birth_date_slots(reading: BirthDateReading | None, *, answered: bool) -> dict[str, Any]:
+    """The form's slots for a reading of a date of birth: the date, or a guess to confirm.
+
+    `answered`: the message answered the date question (else the date came with the number,
+    and a message without one leaves the slots alone).
+    """
     if reading is not None and reading.kind is BirthDateKind.EXACT:
         return {"date_naissance": reading.day.isoformat(), PROPOSED_DATE: None}
     if reading is not None and reading.kind is BirthDateKind.GUESSED:
         return {"date_naissance": None, PROPOSED_DATE: reading.day.strftime(DISPLAY_DATE)}
-    return {"date_naissance": None} if dispatcher is not None else {}
+    return {"date_naissance": None, PROPOSED_DATE: None} if answered else {}
 
 
 def text_without_the_number(tracker: Tracker) -> str:

@@ -195,7 +195,7 @@ def test_date_is_stored_as_iso(domain: dict) -> None:
 
 def test_invalid_date_is_explained_and_asked_again(domain: dict) -> None:
     assert validate("date_naissance", "hier", domain) == (
-        {"date_naissance": None},
+        {"date_naissance": None, "date_naissance_proposee": None},
         ["utter_invalid_date_naissance"],
     )
 

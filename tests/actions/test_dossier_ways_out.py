@@ -108,7 +108,11 @@ def test_a_year_of_either_century_is_asked_in_full(domain: dict) -> None:
     slots, said = form_turn(
         domain, {"date_naissance": "01/02/05"}, slots={"numero_dossier": "2611000004"}
     )
-    assert slots == {"date_naissance": None, "requested_slot": "date_naissance"}
+    assert slots == {
+        "date_naissance": None,
+        "date_naissance_proposee": None,
+        "requested_slot": "date_naissance",
+    }
     assert said == ["utter_birth_year_in_full"]
 
 
