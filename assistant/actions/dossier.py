@@ -45,6 +45,8 @@ NOT_FOUND = "dossier_introuvable"
 INVALID_NUMBERS_BEFORE_HELP = 2
 DISPLAY_DATE = "%d/%m/%Y"
 MIN_NUMERO_DIGITS = 6
+# "non", "je sais pas" to the number question: no number at hand.
+NO_NUMBER_INTENTS = frozenset({"deny", "dont_know"})
 
 
 class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
@@ -80,7 +82,9 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
             return {"numero_dossier": None}
         numero = normalise_numero(str(value)) if value else None
         if numero is None:
-            said_no = latest_intent(tracker) == "deny" and not any(c.isdigit() for c in str(value))
+            said_no = latest_intent(tracker) in NO_NUMBER_INTENTS and not any(
+                char.isdigit() for char in str(value)
+            )
             tries = invalid_numbers_in_this_form(tracker) + 1
             if said_no or tries >= INVALID_NUMBERS_BEFORE_HELP:
                 # "non je l'ai pas": where to find it, and the other routes; no more asking.

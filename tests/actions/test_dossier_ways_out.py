@@ -184,10 +184,14 @@ def test_the_second_wrong_number_says_where_to_find_it_and_ends_the_form(domain:
     assert second == {"numero_dossier": None, "requested_slot": None}
 
 
-def test_no_to_the_number_question_says_where_to_find_it(domain: dict) -> None:
-    tracker_intent = {"name": "deny", "confidence": 0.8}
+@pytest.mark.parametrize(
+    ("text", "intent"), [("non je l'ai pas", "deny"), ("je sais pas où il est", "dont_know")]
+)
+def test_no_to_the_number_question_says_where_to_find_it(
+    domain: dict, text: str, intent: str
+) -> None:
     slots, said = form_turn(
-        domain, {"numero_dossier": "non je l'ai pas"}, text="non je l'ai pas", intent=tracker_intent
+        domain, {"numero_dossier": text}, text=text, intent={"name": intent, "confidence": 0.8}
     )
     assert said == ["utter_where_is_request_number"]
     assert slots == {"numero_dossier": None, "requested_slot": None}
