@@ -264,7 +264,7 @@ class ActionCheckDossierStatus(Action):
         birth_date = tracker.get_slot("date_naissance")
         if not numero or not birth_date:
             # The form ended early (no number at hand): its validation said what to do.
-            return []
+            return [SlotSet(NOT_FOUND, False)]
         forget = [SlotSet(slot, None) for slot in FORM_SLOTS]
         # A stuck dossier ends on a yes/no offer of a person; the rules read the answer.
         stuck = False

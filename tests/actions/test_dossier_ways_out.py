@@ -277,7 +277,7 @@ def test_a_form_ended_without_a_number_looks_nothing_up(domain: dict) -> None:
 
     tracker: Tracker = make_tracker({"numero_dossier": None, "date_naissance": None})
     messages, events = run_action(domain, refuse, tracker)
-    assert (messages, events) == ([], [])
+    assert (messages, events) == ([], [SlotSet("dossier_introuvable", False)])
 
 
 def test_today_is_used_for_the_century(domain: dict) -> None:
