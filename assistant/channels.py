@@ -2,9 +2,11 @@
 
 Browsers and kiosks never reach Rasa: they talk to the door (api/routers/chat.py), which owns
 the conversation ids and the limits, and forwards each message here on loopback with its token.
-This channel is Rasa's REST channel with three differences: it refuses a call without the
-door's token, it keeps only the metadata the door is allowed to set, and it never writes a
-person's message into the logs.
+This channel is Rasa's REST channel with four differences: it refuses a call without the
+door's token, it keeps only the metadata the door is allowed to set, it never writes a
+person's message into the logs, and a typed choice after buttons ("le premier", "2", the
+label or a word of it) is sent as that button's payload, as a click would be
+(guichet/choices.py).
 """
 
 import hmac
@@ -18,11 +20,33 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from guichet.choices import MAX_CHOICE_WORDS, buttons_of_last_answer, chosen_button
+
 logger = logging.getLogger(__name__)
 
 # What the door may tell Rasa about a message: who asks (a keyed hash of the edge address)
 # and through which door (web page, kiosk, phone).
 ALLOWED_METADATA = ("asker", "door")
+
+
+async def as_typed_choice(tracker_store: Any, sender: str, text: str) -> str:
+    """`text`, or the payload of the button it chooses among the assistant's last buttons.
+
+    Only short messages can be a choice: the conversation is read for those alone.
+    """
+    if tracker_store is None or text.startswith("/") or len(text.split()) > MAX_CHOICE_WORDS:
+        return text
+    tracker = await tracker_store.retrieve(sender)
+    if tracker is None:
+        return text
+    events = [event.as_dict() for event in tracker.events]
+    button = chosen_button(text, buttons_of_last_answer(events))
+    return str(button["payload"]) if button else text
+
+
+def _tracker_store_of(request: Request) -> Any:
+    agent = getattr(request.app.ctx, "agent", None)
+    return getattr(agent, "tracker_store", None)
 
 
 class ChatDoorInput(InputChannel):
@@ -67,6 +91,7 @@ class ChatDoorInput(InputChannel):
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
             collector = CollectingOutputChannel()
             try:
+                text = await as_typed_choice(_tracker_store_of(request), sender, text)
                 await on_new_message(
                     UserMessage(
                         text,

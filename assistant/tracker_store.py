@@ -46,6 +46,7 @@ from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.events import (
     ActiveLoop,
     AllSlotsReset,
+    BotUttered,
     EntitiesAdded,
     Event,
     ReminderScheduled,
@@ -86,7 +87,17 @@ PERSONAL_ENTITIES = {
     "plaque": PLATE_MASK,
 }
 # The form's questions: the message answering one is stored as this marker, whole.
-ANSWER_MASKS = {"numero_dossier": NUMBER_MASK, "date_naissance": DATE_MASK}
+ANSWER_MASKS = {
+    "numero_dossier": NUMBER_MASK,
+    "date_naissance": DATE_MASK,
+    "date_naissance_confirmee": DATE_MASK,
+}
+# A date of birth read with a two-digit year, kept until the person confirms it: needed on
+# the next turn, so encrypted like the number rather than masked.
+PROPOSED_DATE_SLOT = "date_naissance_proposee"
+# Bot messages that say a date of birth back ("Votre date de naissance est le 04/07/1961,
+# c'est bien ça ?"): stored with the date masked.
+RESPONSES_WITH_A_BIRTH_DATE = frozenset({"utter_ask_dossier_status_form_date_naissance_confirmee"})
 # Events after which no earlier value of numero_dossier is needed any more.
 _FORGETTING_EVENTS = (Restarted, AllSlotsReset, SessionStarted)
 
@@ -318,9 +329,17 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if isinstance(event, UserUttered):
             data = redact_user_message(event.as_dict(), whole_text_mask)
             return Event.from_parameters(data)
+        if isinstance(event, BotUttered) and event.text:
+            if (event.metadata or {}).get("utter_action") in RESPONSES_WITH_A_BIRTH_DATE:
+                data = _json_copy(event.as_dict())
+                data["text"] = mask_personal_data(event.text)
+                return Event.from_parameters(data)
+            return event
         if isinstance(event, SlotSet) and event.value is not None:
             if event.key == NUMERO_SLOT:
                 value = self._encrypt(str(event.value)) if live_number else NUMBER_MASK
+            elif event.key == PROPOSED_DATE_SLOT:
+                value = self._encrypt(str(event.value))
             elif event.key in MASKED_SLOTS:
                 value = MASKED_SLOTS[event.key]
             else:
@@ -377,7 +396,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     def _restore_event(self, event: Event) -> Event:
         if not isinstance(event, SlotSet) or not isinstance(event.value, str):
             return event
-        if event.key == NUMERO_SLOT and event.value.startswith(ENCRYPTED_PREFIX):
+        if event.key in (NUMERO_SLOT, PROPOSED_DATE_SLOT) and event.value.startswith(
+            ENCRYPTED_PREFIX
+        ):
             value = self._decrypt(event.value)
         elif (event.key == NUMERO_SLOT or event.key in MASKED_SLOTS) and event.value in MASKS:
             value = None

@@ -11,7 +11,9 @@ birth must never be guessed from "demain" or "lundi", and an unclear answer is a
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 from functools import cache
 
 _NUMERO_SEPARATORS = re.compile(r"[\s.\-_/]+")
@@ -45,7 +47,15 @@ _NUMERIC_DATE = re.compile(r"\b(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{4
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _COMPACT_DATE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)")
 _WORD_DATE = re.compile(r"\b(\d{1,2}|premier)(?:er)?\s+([a-z]+)\.?\s+(\d{4})\b")
+# The same with the year in two digits ("15/01/99", "le 4 juillet 61"): the century is guessed.
+_SHORT_NUMERIC_DATE = re.compile(
+    r"(?<![\d/.\-])(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2})(?![\d/.\-])"
+)
+_SHORT_WORD_DATE = re.compile(r"\b(\d{1,2}|premier)(?:er)?\s+([a-z]+)\.?\s+'?(\d{2})\b")
 EARLIEST_BIRTH_YEAR = 1900
+# A person asking about a licence or a registration is at least this old: a two-digit year
+# is read as 19xx when 20xx would make them younger; otherwise the full year is asked.
+YOUNGEST_AGE = 15
 NEPH_DIGITS = 12
 
 # SIV plates (since 2009): two letters, three digits, two letters; I, O and U are never used.
@@ -148,3 +158,66 @@ def parse_birth_date(text: str, today: date) -> date | None:
     """Return the one plausible date of birth in `text`, or None when there is none or several."""
     dates = {day for day in _real_dates(text) if day.year >= EARLIEST_BIRTH_YEAR and day <= today}
     return dates.pop() if len(dates) == 1 else None
+
+
+class BirthDateKind(Enum):
+    """How sure a reading of a date of birth is."""
+
+    EXACT = "exact"  # one date, year in four digits
+    GUESSED = "guessed"  # year in two digits, century guessed: confirm it with the person
+    CENTURY_UNKNOWN = "century_unknown"  # year in two digits, either century possible
+    NONE = "none"  # no date, several, or none plausible
+
+
+@dataclass(frozen=True)
+class BirthDateReading:
+    kind: BirthDateKind
+    day: date | None = None
+
+
+def _short_year_candidates(text: str) -> list[tuple[int, int, int]]:
+    """(two-digit year, month, day) triples written in `text`."""
+    folded = fold(spoken_numbers_to_digits(text))
+    found = [(int(m[3]), int(m[2]), int(m[1])) for m in _SHORT_NUMERIC_DATE.finditer(folded)]
+    for match in _SHORT_WORD_DATE.finditer(folded):
+        month = _MONTHS.get(match[2])
+        if month:
+            day = 1 if match[1] == "premier" else int(match[1])
+            found.append((int(match[3]), month, day))
+    return found
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def read_birth_date(text: str, today: date) -> BirthDateReading:
+    """Read a date of birth, accepting a two-digit year as a guess to confirm.
+
+    A four-digit year is taken as it is (`parse_birth_date`). With two digits ("15/01/99",
+    "le 4 juillet 61"), the year is 19xx when 20xx would make the person younger than
+    YOUNGEST_AGE (or born in the future); when both centuries are possible ("01/02/05"), the
+    century is unknown and the full year must be asked.
+    """
+    exact = parse_birth_date(text, today)
+    if exact is not None:
+        return BirthDateReading(BirthDateKind.EXACT, exact)
+    if _real_dates(text):
+        # A four-digit date was written but is not plausible, or there are several.
+        return BirthDateReading(BirthDateKind.NONE)
+    readings: set[BirthDateReading] = set()
+    youngest_birth = _years_before(today, YOUNGEST_AGE)
+    for short_year, month, day in _short_year_candidates(text):
+        try:
+            recent = date(2000 + short_year, month, day)
+            old = date(1900 + short_year, month, day)
+        except ValueError:
+            continue
+        if recent <= youngest_birth:
+            readings.add(BirthDateReading(BirthDateKind.CENTURY_UNKNOWN))
+        else:
+            readings.add(BirthDateReading(BirthDateKind.GUESSED, old))
+    return readings.pop() if len(readings) == 1 else BirthDateReading(BirthDateKind.NONE)

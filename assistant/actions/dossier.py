@@ -1,11 +1,18 @@
 """Check a dossier: collect number and date of birth, ask the API, tell the status."""
 
-from datetime import date
+from datetime import date, datetime
 from math import ceil
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ActiveLoop,
+    EventType,
+    FollowupAction,
+    SlotSet,
+    UserUttered,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -20,16 +27,52 @@ from assistant.actions.api_client import (
 from assistant.actions.validation import ValidatesItsOwnSlots
 from guichet import responses
 from guichet.catalogue import get_catalogue
-from guichet.identifiers import normalise_numero, parse_birth_date
+from guichet.identifiers import (
+    BirthDateKind,
+    BirthDateReading,
+    normalise_numero,
+    read_birth_date,
+)
 
+FORM = "dossier_status_form"
 FORM_SLOTS = ("numero_dossier", "date_naissance")
+PROPOSED_DATE = "date_naissance_proposee"
+CONFIRMED = "date_naissance_confirmee"
+REQUESTED_SLOT = "requested_slot"
+NOT_FOUND = "dossier_introuvable"
+# After this many numbers that cannot be one, the form stops asking: it says where to find
+# the number and offers the other routes.
+INVALID_NUMBERS_BEFORE_HELP = 2
+DISPLAY_DATE = "%d/%m/%Y"
+MIN_NUMERO_DIGITS = 6
+# "non", "je sais pas" to the number question: no number at hand.
+NO_NUMBER_INTENTS = frozenset({"deny", "dont_know"})
 
 
 class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
-    """Accept numbers and dates as people write them; explain and ask again otherwise."""
+    """Accept numbers and dates as people write them; explain and ask again otherwise.
+
+    A date with a two-digit year is confirmed first (date_naissance_confirmee, asked only
+    then); a date given with the number ("dossier 2611000002, né le 4 juillet 1961") is taken
+    with it; after INVALID_NUMBERS_BEFORE_HELP numbers that cannot be one, the form ends
+    with where to find the number and the other routes instead of asking again.
+    """
 
     def name(self) -> str:
         return "validate_dossier_status_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if gave_up_on_number(dispatcher):
+            return []
+        if tracker.get_slot(PROPOSED_DATE) and not tracker.get_slot("date_naissance"):
+            return ["numero_dossier", CONFIRMED, "date_naissance"]
+        return list(FORM_SLOTS)
 
     def validate_numero_dossier(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -39,17 +82,164 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
             return {"numero_dossier": None}
         numero = normalise_numero(str(value)) if value else None
         if numero is None:
-            dispatcher.utter_message(response="utter_invalid_numero_dossier")
-        return {"numero_dossier": numero}
+            said_no = latest_intent(tracker) in NO_NUMBER_INTENTS and not any(
+                char.isdigit() for char in str(value)
+            )
+            tries = invalid_numbers_in_this_form(tracker) + 1
+            if said_no or tries >= INVALID_NUMBERS_BEFORE_HELP:
+                # "non je l'ai pas": where to find it, and the other routes; no more asking.
+                dispatcher.utter_message(response="utter_where_is_request_number")
+            else:
+                dispatcher.utter_message(response="utter_invalid_numero_dossier")
+            return {"numero_dossier": None}
+        slots: dict[str, Any] = {"numero_dossier": numero}
+        if not tracker.get_slot("date_naissance"):
+            # "mon numero c 2611000002 et je suis né le 4 juillet 1961": the date too.
+            said = text_without_the_number(tracker)
+            if said:
+                slots |= birth_date_slots(read_birth_date(said, date.today()), answered=False)
+        return slots
 
     def validate_date_naissance(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        birth_date = parse_birth_date(str(value), date.today()) if value else None
-        if birth_date is None:
+        reading = read_birth_date(str(value), date.today()) if value else None
+        if reading is None or reading.kind is BirthDateKind.NONE:
             dispatcher.utter_message(response="utter_invalid_date_naissance")
-            return {"date_naissance": None}
-        return {"date_naissance": birth_date.isoformat()}
+        elif reading.kind is BirthDateKind.CENTURY_UNKNOWN:
+            dispatcher.utter_message(response="utter_birth_year_in_full")
+        return birth_date_slots(reading, answered=True)
+
+    def validate_date_naissance_confirmee(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        proposed = tracker.get_slot(PROPOSED_DATE)
+        if value is True and proposed:
+            day = datetime.strptime(proposed, DISPLAY_DATE).date()
+            return {"date_naissance": day.isoformat(), CONFIRMED: None, PROPOSED_DATE: None}
+        if value is False:
+            dispatcher.utter_message(response="utter_birth_year_in_full")
+        return {"date_naissance": None, CONFIRMED: None, PROPOSED_DATE: None}
+
+
+def birth_date_slots(reading: BirthDateReading | None, *, answered: bool) -> dict[str, Any]:
+    """The form's slots for a reading of a date of birth: the date, or a guess to confirm.
+
+    `answered`: the message answered the date question (else the date came with the number,
+    and a message without one leaves the slots alone).
+    """
+    if reading is not None and reading.kind is BirthDateKind.EXACT:
+        return {"date_naissance": reading.day.isoformat(), PROPOSED_DATE: None}
+    if reading is not None and reading.kind is BirthDateKind.GUESSED:
+        return {"date_naissance": None, PROPOSED_DATE: reading.day.strftime(DISPLAY_DATE)}
+    return {"date_naissance": None, PROPOSED_DATE: None} if answered else {}
+
+
+def text_without_the_number(tracker: Tracker) -> str:
+    """The latest message without the request number in it, where a date may also be."""
+    message = tracker.latest_message or {}
+    text = str(message.get("text") or "")
+    spans = [
+        (entity["start"], entity["end"])
+        for entity in message.get("entities") or []
+        if entity.get("entity") == "numero_dossier"
+        and isinstance(entity.get("start"), int)
+        and isinstance(entity.get("end"), int)
+    ]
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return text if spans else ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def gave_up_on_number(dispatcher: CollectingDispatcher) -> bool:
+    """Whether this validation said where to find the number: the form then ends."""
+    return any(
+        message.get("response") == "utter_where_is_request_number"
+        for message in dispatcher.messages
+    )
+
+
+def invalid_numbers_in_this_form(tracker: Tracker) -> int:
+    """How many times "this number is not complete" was said since the form last started."""
+    count = 0
+    for event in tracker.events:
+        if event.get("event") == "active_loop" and event.get("name") == FORM:
+            count = 0
+        elif (
+            event.get("event") == "bot"
+            and (event.get("metadata") or {}).get("utter_action") == "utter_invalid_numero_dossier"
+        ):
+            count += 1
+    return count
+
+
+class ActionLeaveDossierForm(Action):
+    """The person changed their mind while giving the number or date ("en fait je veux
+    vendre ma voiture"): leave the form and handle the message as if no form were active.
+
+    The message is given back to Rasa (as the two-stage fallback does), so the rules of its
+    intent answer it. A message that is in fact an answer (a number, a date) goes to the form.
+    """
+
+    def name(self) -> str:
+        return "action_leave_dossier_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        message = tracker.latest_message or {}
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        text = str(message.get("text") or "")
+        if looks_like_an_answer(requested, text):
+            return [SlotSet(requested, text), FollowupAction(FORM)]
+        return [
+            ActiveLoop(None),
+            SlotSet(REQUESTED_SLOT, None),
+            *[SlotSet(slot, None) for slot in (*FORM_SLOTS, PROPOSED_DATE, CONFIRMED)],
+            SlotSet(NOT_FOUND, False),
+            ActionExecuted("action_listen"),
+            {
+                **UserUttered(
+                    text,
+                    parse_data={
+                        "text": text,
+                        "intent": message.get("intent") or {},
+                        "entities": message.get("entities") or [],
+                        "intent_ranking": message.get("intent_ranking") or [],
+                    },
+                    input_channel=tracker.get_latest_input_channel(),
+                ),
+                # Who asks (the door's hash) stays with the message, for the API's limits.
+                "metadata": message.get("metadata") or {},
+            },
+        ]
+
+
+def looks_like_an_answer(requested: Any, text: str) -> bool:
+    """Whether `text` answers the form's question although its intent said otherwise."""
+    if requested == "numero_dossier":
+        # Request numbers are mostly digits: "vendre ma voiture AB123CD" is not one.
+        digits = sum(char.isdigit() for char in text)
+        return normalise_numero(text) is not None and digits >= MIN_NUMERO_DIGITS
+    if requested == "date_naissance":
+        return read_birth_date(text, date.today()).kind is not BirthDateKind.NONE
+    return False
+
+
+class ActionForgetDossierNumber(Action):
+    """ "Redonner le numéro": forget the number (and date) so that the form asks it again."""
+
+    def name(self) -> str:
+        return "action_forget_dossier_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return [SlotSet(slot, None) for slot in (*FORM_SLOTS, PROPOSED_DATE, CONFIRMED)]
 
 
 def mentions_neph(tracker: Tracker) -> bool:
@@ -72,6 +262,9 @@ class ActionCheckDossierStatus(Action):
         client = self._client or DossierApiClient.from_env()
         numero = tracker.get_slot("numero_dossier")
         birth_date = tracker.get_slot("date_naissance")
+        if not numero or not birth_date:
+            # The form ended early (no number at hand): its validation said what to do.
+            return [SlotSet(NOT_FOUND, False)]
         forget = [SlotSet(slot, None) for slot in FORM_SLOTS]
         # A stuck dossier ends on a yes/no offer of a person; the rules read the answer.
         stuck = False
@@ -81,6 +274,9 @@ class ActionCheckDossierStatus(Action):
             )
         except DossierNotFound:
             dispatcher.utter_message(response="utter_dossier_not_found")
+            # "Vérifions la date": the form asks only the date again (rules/dossier.yml),
+            # unless the person gives the number again (action_forget_dossier_number).
+            return [SlotSet("date_naissance", None), SlotSet(NOT_FOUND, True)]
         except TooManyAttempts as error:
             minutes = ceil(error.retry_after_seconds / 60)
             dispatcher.utter_message(response="utter_dossier_too_many_attempts", minutes=minutes)
@@ -89,7 +285,7 @@ class ActionCheckDossierStatus(Action):
         else:
             tell_status(dispatcher, status)
             stuck = status.bloque
-        return [*forget, SlotSet("dossier_bloque", stuck)]
+        return [*forget, SlotSet("dossier_bloque", stuck), SlotSet(NOT_FOUND, False)]
 
 
 def asker_of(tracker: Tracker) -> Asker:

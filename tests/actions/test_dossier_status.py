@@ -83,6 +83,7 @@ def answer(domain: dict, body: dict | None = None, status: int = 200) -> list[st
         SlotSet("numero_dossier", None),
         SlotSet("date_naissance", None),
         SlotSet("dossier_bloque", stuck),
+        SlotSet("dossier_introuvable", False),
     ]
     return [rendered(message, domain) for message in messages]
 
@@ -187,14 +188,14 @@ def test_invalid_number_is_explained_and_asked_again(domain: dict) -> None:
 
 def test_date_is_stored_as_iso(domain: dict) -> None:
     assert validate("date_naissance", "4 juillet 1961", domain) == (
-        {"date_naissance": "1961-07-04"},
+        {"date_naissance": "1961-07-04", "date_naissance_proposee": None},
         [],
     )
 
 
 def test_invalid_date_is_explained_and_asked_again(domain: dict) -> None:
     assert validate("date_naissance", "hier", domain) == (
-        {"date_naissance": None},
+        {"date_naissance": None, "date_naissance_proposee": None},
         ["utter_invalid_date_naissance"],
     )
 
@@ -210,14 +211,14 @@ def test_every_response_named_in_actions_exists_in_the_domain(domain: dict) -> N
 
 
 @pytest.mark.parametrize(
-    ("typed", "stored", "said"),
+    ("typed", "stored", "said", "next_slot"),
     [
-        ("26 11-000.002", "2611000002", []),
-        ("12", None, ["utter_invalid_numero_dossier"]),
+        ("26 11-000.002", "2611000002", [], "date_naissance"),
+        ("12", None, ["utter_invalid_numero_dossier"], "numero_dossier"),
     ],
 )
 def test_the_form_validates_the_number_with_what_rasa_sends_it(
-    domain: dict, typed: str, stored: str | None, said: list[str]
+    domain: dict, typed: str, stored: str | None, said: list[str], next_slot: str
 ) -> None:
     tracker = make_tracker({"numero_dossier": typed}, text=typed, active_loop="dossier_status_form")
     tracker.events = [
@@ -227,5 +228,5 @@ def test_the_form_validates_the_number_with_what_rasa_sends_it(
     dispatcher = CollectingDispatcher()
     action = ValidateDossierStatusForm()
     events = asyncio.run(action.run(dispatcher, tracker, sent(action, domain)))
-    assert events == [SlotSet("numero_dossier", stored)]
+    assert events == [SlotSet("numero_dossier", stored), SlotSet("requested_slot", next_slot)]
     assert [m["response"] for m in dispatcher.messages] == said

@@ -157,7 +157,15 @@ def test_odd_messages_get_an_answer_never_a_crash(
     answers = response.json()
     assert answers and all(answer.get("text") or answer.get("buttons") for answer in answers)
     assert "Traceback" not in response.text and "recipient_id" not in response.text
-    assert OWNER_STATUS not in response.text
+    if body["message"].startswith("/inform"):
+        # It holds a number and a date of birth, which a message may give together (issue
+        # 12): the command is read as the same words typed, never as slots it would set.
+        typed = people("127.0.0.19").browser.post(
+            stack.door_url, json={"message": body["message"].lstrip("/")}
+        )
+        assert response.json() == typed.json()
+    else:
+        assert OWNER_STATUS not in response.text
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,15 @@ from datetime import date
 import pytest
 
 from guichet.identifiers import (
+    BirthDateKind,
+    BirthDateReading,
     compact_numero,
     normalise_neph,
     normalise_numero,
     normalise_plate,
     parse_birth_date,
     parse_date,
+    read_birth_date,
 )
 
 TODAY = date(2026, 11, 23)
@@ -135,3 +138,49 @@ def test_compact_numero_only_strips_separators_and_upper_cases() -> None:
     """What the API does to a number it receives (it has no reader of numbers in words)."""
     assert compact_numero(" 26.11-000_002/ab ") == "2611000002AB"
     assert compact_numero("vingt") == "VINGT"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("15/01/99", date(1999, 1, 15)),
+        ("le 4 juillet 61", date(1961, 7, 4)),
+        ("4/7/61", date(1961, 7, 4)),
+        ("12.03.48", date(1948, 3, 12)),
+        ("1er aout 50", date(1950, 8, 1)),
+        ("je suis ne le quatre juillet soixante et un", date(1961, 7, 4)),
+        # 2012 would make the person 14 on TODAY: only 1912 is possible.
+        ("01/01/12", date(1912, 1, 1)),
+    ],
+)
+def test_a_two_digit_year_is_a_guess_to_confirm(raw: str, expected: date) -> None:
+    assert read_birth_date(raw, TODAY) == BirthDateReading(BirthDateKind.GUESSED, expected)
+
+
+@pytest.mark.parametrize("raw", ["01/02/05", "12/03/11", "le 3 mai 08"])
+def test_a_two_digit_year_of_either_century_asks_the_full_year(raw: str) -> None:
+    # 2005, 2011 and 2008 make a person of 15 or more, as do 1905, 1911 and 1908.
+    assert read_birth_date(raw, TODAY).kind is BirthDateKind.CENTURY_UNKNOWN
+
+
+def test_fifteen_years_to_the_day_is_old_enough() -> None:
+    assert read_birth_date("23/11/11", TODAY).kind is BirthDateKind.CENTURY_UNKNOWN
+    assert read_birth_date("24/11/11", TODAY) == BirthDateReading(
+        BirthDateKind.GUESSED, date(1911, 11, 24)
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("12/03/1948", date(1948, 3, 12)), ("le 4 juillet 1961", date(1961, 7, 4))],
+)
+def test_a_four_digit_year_needs_no_confirmation(raw: str, expected: date) -> None:
+    assert read_birth_date(raw, TODAY) == BirthDateReading(BirthDateKind.EXACT, expected)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "hier", "31/02/61", "12/03/48 ou 13/03/49", "2611000002", "26 11 000 002", "12/03/1850"],
+)
+def test_no_reading_of_what_is_not_one_date(raw: str) -> None:
+    assert read_birth_date(raw, TODAY) == BirthDateReading(BirthDateKind.NONE)

@@ -405,3 +405,42 @@ def test_an_existing_database_file_is_made_private(env, domain):
 def test_other_stores_are_untouched(domain):
     assert not isinstance(TrackerStore.create(None, domain), RedactingSQLTrackerStore)
     assert isinstance(TrackerStore.create(None, domain), InMemoryTrackerStore)
+
+
+def short_year_turns():
+    """A date with a two-digit year, the form's "c'est bien ça ?", then "oui"."""
+    message = "04/07/61"
+    asked = [
+        user(message),
+        ActionExecuted("action_extract_slots"),
+        SlotSet("date_naissance", message),
+        ActionExecuted(FORM),
+        SlotSet("date_naissance", None),
+        SlotSet("date_naissance_proposee", "04/07/1961"),
+        SlotSet("requested_slot", "date_naissance_confirmee"),
+        BotUttered(
+            "Votre date de naissance est le 04/07/1961, c'est bien ça ?",
+            {"buttons": [{"title": "Oui", "payload": "/affirm"}]},
+            {"utter_action": "utter_ask_dossier_status_form_date_naissance_confirmee"},
+        ),
+        ActionExecuted("action_listen"),
+    ]
+    return asked
+
+
+def test_a_date_to_confirm_is_stored_encrypted_and_said_back_masked(store, domain, env):
+    turn(store, domain, *first_turn())
+    turn(store, domain, *number_turn())
+    turn(store, domain, *short_year_turns())
+    assert_no_secret(env)
+    # The next turn ("oui") still has the date to confirm.
+    tracker = retrieve(store)
+    assert tracker.get_slot("date_naissance_proposee") == "04/07/1961"
+    proposed = [
+        e["value"] for e in stored_events(env) if e.get("name") == "date_naissance_proposee"
+    ]
+    assert proposed and proposed[0].startswith(ENCRYPTED_PREFIX)
+    said = [e["text"] for e in stored_events(env) if e["event"] == "bot"]
+    assert said[-1] == "Votre date de naissance est le [date], c'est bien ça ?"
+    users = [e["text"] for e in stored_events(env) if e["event"] == "user"]
+    assert users[-1] == "[date]"
