@@ -146,6 +146,7 @@ def score(model: Path, messages: list[dict]) -> list[dict]:
             {
                 "text": message["text"],
                 "label": message["intent"],
+                "batch": message.get("batch", "A"),
                 "whole": whole,
                 "split": combine(whole, parts),
                 "sentences": len(sentences),
@@ -243,6 +244,7 @@ def render(report: dict) -> list[str]:
         "- **Out of scope handled: "
         f"{_pct(chosen['out_of_scope_handled'], chosen['out_of_scope'])}** (`out_of_scope` or "
         "the fallback; a procedure started for them counts as a miss).",
+        *_batch_b_lines(report),
         "",
         "| reading | in-scope accuracy | to the fallback (right one offered) | other intent "
         "| out of scope handled |",
@@ -284,6 +286,19 @@ def render(report: dict) -> list[str]:
     return lines
 
 
+def _batch_b_lines(report: dict) -> list[str]:
+    """The figure on the messages found after the shape examples were written."""
+    late = report.get("batch_b")
+    if not late:
+        return []
+    return [
+        f"- Of these, {late['messages']} (batch B) were found after "
+        "`assistant/data/nlu/real_shapes.yml` was written, so no training example could have "
+        f"been shaped on them: in-scope {_pct(late['in_scope_right'], late['in_scope'])}, out of "
+        f"scope handled {_pct(late['out_of_scope_handled'], late['out_of_scope'])}.",
+    ]
+
+
 def shown(command: list[str]) -> str:
     parts = ["rasa" if part == str(RASA_BIN) else part for part in command]
     return " ".join(part.replace(f"{ROOT}/", "") for part in parts)
@@ -311,7 +326,14 @@ def score_command(model: Path) -> str:
 def build_report(rows: list[dict], commands: list[str]) -> dict:
     whole, split = measure(rows, "whole"), measure(rows, "split")
     kept = "split" if split["in_scope_right"] > whole["in_scope_right"] else "whole"
-    return {"commands": commands, "whole": whole, "split": split, "kept": kept}
+    late = [r for r in rows if r.get("batch") == "B"]
+    return {
+        "commands": commands,
+        "whole": whole,
+        "split": split,
+        "kept": kept,
+        "batch_b": measure(late, kept) if late else None,
+    }
 
 
 def evaluate(model: Path | None = None) -> dict:
@@ -342,6 +364,13 @@ def summary(report: dict) -> str:
             f"= {m['in_scope_accuracy']:.3f} (fallback {m['in_scope_to_fallback']}, "
             f"offered {m['in_scope_fallback_offers_it']}, other {m['in_scope_wrong_intent']}); "
             f"out of scope handled {m['out_of_scope_handled']}/{m['out_of_scope']}"
+        )
+    late = report.get("batch_b")
+    if late:
+        lines.append(
+            f"[nlu-real] batch B ({report['kept']}): in-scope {late['in_scope_right']}/"
+            f"{late['in_scope']}; out of scope handled {late['out_of_scope_handled']}/"
+            f"{late['out_of_scope']}"
         )
     return "\n".join(lines)
 
