@@ -59,8 +59,9 @@ class DoorMessages:
                     if name.startswith("utter_door_") and "channel" not in variation:
                         self.texts.setdefault(name, variation["text"])
                     for button in variation.get("buttons", []):
-                        if button["payload"] == "/{intent}":
-                            templated = True  # "Voulez-vous dire … ?": any intent, filled in
+                        if button["payload"].startswith("/{intent"):
+                            # The fallback's guesses ("/{intent}", "/{intent_1}"…): any intent.
+                            templated = True
                             continue
                         # Responses escape braces for Rasa's templating: {{ is a literal {.
                         payload = button["payload"].replace("{{", "{").replace("}}", "}")
