@@ -149,6 +149,7 @@ def score(model: Path, messages: list[dict]) -> list[dict]:
                 "batch": message.get("batch", "A"),
                 "whole": whole,
                 "split": combine(whole, parts),
+                "parts": parts,
                 "sentences": len(sentences),
             }
         )
@@ -263,6 +264,9 @@ def render(report: dict) -> list[str]:
         f"Splitting helps when a narrative message states its need in one sentence among "
         f"several: {split['in_scope_right'] - whole['in_scope_right']:+d} in-scope messages "
         "right compared with reading each message whole.",
+        "",
+        "What was tried to understand these messages better, and what was kept: "
+        "[nlu-model.md](nlu-model.md#real-messages).",
         "",
         "Most frequent confusions (label → predicted):",
         "",
