@@ -2,10 +2,10 @@
 
 from tests.e2e.conftest import Person
 
-# A message between two of the assistant's needs (how long it takes, where the dossier is):
-# the NLU is unsure and both are likely. Chosen by reading the trained model's ranking
-# (`python -m scripts.nlu_real` prints the parses); if the NLU data moves it, pick another.
-UNSURE = "UNSET"
+# A message that asks two things at once (where the dossier is, how long it takes): the NLU
+# finds both about as likely (0.50 and 0.47 when written), so FallbackClassifier's ambiguity
+# threshold sends it to the fallback. If the NLU data moves it, pick another such message.
+UNSURE = "mon dossier il en est où et ça prend combien de temps"
 QUESTION = "Je n'ai pas bien compris. Que voulez-vous ?"
 
 
