@@ -261,8 +261,8 @@ def render(report: dict) -> list[str]:
         )
     lines += [
         "",
-        f"Splitting helps when a narrative message states its need in one sentence among "
-        f"several: {split['in_scope_right'] - whole['in_scope_right']:+d} in-scope messages "
+        "Reading sentence by sentence (each sentence parsed, the surest one naming a need "
+        f"decides): {split['in_scope_right'] - whole['in_scope_right']:+d} in-scope messages "
         "right compared with reading each message whole.",
         "",
         "What was tried to understand these messages better, and what was kept: "
