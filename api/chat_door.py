@@ -74,8 +74,9 @@ class DoorMessages:
                             ],
                         )
                     for button in variation.get("buttons", []):
-                        if button["payload"] == "/{intent}":
-                            templated = True  # "Voulez-vous dire … ?": any intent, filled in
+                        if button["payload"].startswith("/{intent"):
+                            # The fallback's guesses ("/{intent}", "/{intent_1}"…): any intent.
+                            templated = True
                             continue
                         self.payloads.add(_unescaped(button["payload"]))
         if templated:

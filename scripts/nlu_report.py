@@ -4,7 +4,9 @@ Two measures, each a table of per-intent precision, recall, F1 and confusions:
 - 5-fold cross-validation on the training data (assistant/data/nlu), which the goals of
   issue 4 are set on (macro-F1 >= 0.90, no intent under 0.80);
 - a held-out set (tests/nlu/heldout.yml) written without looking at the training data and
-  never trained on: the honest estimate of how new phrasings are understood.
+  never trained on: the honest estimate of how new phrasings are understood;
+- real messages (tests/nlu/real_messages.yml), what people wrote about their procedure, read
+  by the model trained for the held-out set (scripts/nlu_real.py, also `make nlu-real`).
 """
 
 import json
@@ -13,6 +15,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from scripts import nlu_real
 from scripts.paths import RASA_BIN, ROOT, VAR_DIR, rasa_env
 
 FOLDS = 5
@@ -81,8 +84,8 @@ def summary(report: dict) -> tuple[float, str, float]:
     return report["macro avg"]["f1-score"], name, scores["f1-score"]
 
 
-def render(cross_validation: dict, heldout: dict, today: date) -> str:
-    """Markdown for docs/nlu.md from the two intent reports."""
+def render(cross_validation: dict, heldout: dict, today: date, real: dict | None = None) -> str:
+    """Markdown for docs/nlu.md from the two intent reports and the real-message report."""
     macro_f1, weakest, weakest_f1 = summary(cross_validation)
     met = macro_f1 >= GOAL_MACRO_F1 and weakest_f1 >= GOAL_MIN_F1
     heldout_f1, heldout_weakest, heldout_weakest_f1 = summary(heldout)
@@ -124,6 +127,7 @@ def render(cross_validation: dict, heldout: dict, today: date) -> str:
             "",
             *table(heldout),
             "",
+            *(nlu_real.render(real) if real else []),
         ]
     )
 
@@ -143,8 +147,17 @@ def main() -> int:
     run(f"Validation croisée en {FOLDS} plis (plusieurs minutes)", CROSS_VALIDATION)
     run("Entraînement sur toutes les données, pour le jeu mis de côté", TRAIN_FOR_HELDOUT)
     run("Évaluation sur le jeu mis de côté", TEST_HELDOUT)
+    print("[nlu-report] Lecture des messages réels…", flush=True)
+    real = nlu_real.build_report(
+        nlu_real.run_scorer(HELDOUT_MODEL_DIR / "heldout.tar.gz"),
+        [shown(TRAIN_FOR_HELDOUT), nlu_real.score_command(HELDOUT_MODEL_DIR / "heldout.tar.gz")],
+    )
+    print(nlu_real.summary(real))
     markdown = render(
-        load_report(OUT_DIR / "cross-validation"), load_report(OUT_DIR / "heldout"), date.today()
+        load_report(OUT_DIR / "cross-validation"),
+        load_report(OUT_DIR / "heldout"),
+        date.today(),
+        real,
     )
     DOC_PATH.write_text(markdown, encoding="utf-8")
     print(f"[nlu-report] {DOC_PATH.relative_to(ROOT)} écrit")

@@ -6,10 +6,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from guichet import responses
+from guichet.fallback import best_guesses
 
 
 class ActionDefaultAskAffirmation(Action):
-    """Ask "Voulez-vous dire : … ?" in French, with the domain's words for the intent."""
+    """Offer the one or two likeliest intents as buttons, in the domain's words.
+
+    Two guesses: "Je n'ai pas bien compris. Que voulez-vous ?" with a button for each, then
+    "Autre chose" (asks to rephrase) and "Parler à quelqu'un". One guess: "Voulez-vous dire :
+    … ?" with yes / no / a person. None the domain can name: ask to rephrase.
+    """
 
     def name(self) -> str:
         return "action_default_ask_affirmation"
@@ -18,16 +24,28 @@ class ActionDefaultAskAffirmation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
-        best = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
         domain_responses = domain.get("responses", {})
-        # Only the best guess is offered: the next ones are often far less likely, and
-        # "merci au revoir" must not become "changer l'adresse sur votre carte grise ?".
-        intent = best if best and responses.subject(best) in domain_responses else None
-        if intent is None:
+
+        def subject_of(intent: str) -> str | None:
+            variations = domain_responses.get(responses.subject(intent)) or []
+            return variations[0].get("text") if variations else None
+
+        guesses = best_guesses(ranking, lambda intent: subject_of(intent) is not None)
+        if not guesses:
             dispatcher.utter_message(response="utter_ask_rephrase")
-            return []
-        subject = domain_responses[responses.subject(intent)][0]["text"]
-        dispatcher.utter_message(
-            response="utter_affirmation_question", sujet=subject, intent=intent
-        )
+        elif len(guesses) == 1:
+            dispatcher.utter_message(
+                response="utter_affirmation_question",
+                sujet=subject_of(guesses[0]),
+                intent=guesses[0],
+            )
+        else:
+            first, second = guesses
+            dispatcher.utter_message(
+                response="utter_affirmation_two_guesses",
+                sujet_1=subject_of(first),
+                intent_1=first,
+                sujet_2=subject_of(second),
+                intent_2=second,
+            )
         return []

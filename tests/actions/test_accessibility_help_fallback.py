@@ -188,6 +188,65 @@ def test_did_you_mean_never_offers_an_unlikely_second_guess(domain: dict) -> Non
     )
 
 
+def fallback_ranking(*guesses: tuple[str, float]) -> dict:
+    return {
+        "intent": {"name": "nlu_fallback", "confidence": 0.45},
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.45}]
+        + [{"name": name, "confidence": confidence} for name, confidence in guesses],
+    }
+
+
+def test_unsure_offers_the_two_best_guesses_a_choice_and_a_person(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.latest_message = fallback_ranking(
+        ("check_status", 0.28), ("deadline_question", 0.27), ("urgent_case", 0.17)
+    )
+    message = run(ActionDefaultAskAffirmation(), tracker, domain)[0]
+    assert message["response"] == "utter_affirmation_two_guesses"
+    assert (message["intent_1"], message["intent_2"]) == ("check_status", "deadline_question")
+    subjects = domain["responses"]
+    assert message["sujet_1"] == subjects["utter_subject_check_status"][0]["text"]
+    assert message["sujet_2"] == subjects["utter_subject_deadline_question"][0]["text"]
+    # The response the action names fills one button per guess, then the two ways out.
+    buttons = subjects["utter_affirmation_two_guesses"][0]["buttons"]
+    assert [b["payload"] for b in buttons] == [
+        "/{intent_1}",
+        "/{intent_2}",
+        "/out_of_scope",
+        "/ask_human",
+    ]
+    assert [b["title"] for b in buttons[2:]] == ["Autre chose", "Parler à quelqu'un"]
+
+
+def test_unsure_skips_what_it_cannot_name_and_the_person_it_always_offers(
+    domain: dict,
+) -> None:
+    tracker = make_tracker({})
+    tracker.latest_message = fallback_ranking(
+        ("out_of_scope", 0.36), ("ask_human", 0.3), ("cannot_reach_ants", 0.25),
+        ("site_bug", 0.2),
+    )  # fmt: skip
+    message = run(ActionDefaultAskAffirmation(), tracker, domain)[0]
+    assert (message["intent_1"], message["intent_2"]) == ("cannot_reach_ants", "site_bug")
+
+
+def test_unsure_offers_one_guess_when_the_second_is_far_less_likely(domain: dict) -> None:
+    tracker = make_tracker({})
+    tracker.latest_message = fallback_ranking(("urgent_case", 0.44), ("renew_licence", 0.12))
+    message = run(ActionDefaultAskAffirmation(), tracker, domain)[0]
+    assert message["response"] == "utter_affirmation_question"
+    assert message["intent"] == "urgent_case"
+    payloads = [b["payload"] for b in domain["responses"][message["response"]][0]["buttons"]]
+    assert payloads == ["/{intent}", "/out_of_scope", "/ask_human"]
+
+
+def test_every_guess_the_fallback_can_offer_has_a_voice_wording(domain: dict) -> None:
+    for response in ("utter_affirmation_question", "utter_affirmation_two_guesses"):
+        variations = domain["responses"][response]
+        voice = [v for v in variations if v.get("channel") == "voice"]
+        assert voice and "buttons" not in voice[0], response
+
+
 def test_repeat_inside_a_form_leaves_the_question_to_the_form(domain: dict) -> None:
     tracker = make_tracker({}, active_loop="checklist_form")
     tracker.events = EVENTS

@@ -211,7 +211,7 @@ def test_the_door_reads_its_answers_and_the_buttons_from_the_domain():
     assert all("{{" not in payload for payload in MESSAGES.payloads)
     # "Voulez-vous dire … ?" fills its Oui button with the intent guessed: any intent passes.
     assert {"/fees_question", "/forget_conversation"} <= MESSAGES.payloads
-    assert "/{intent}" not in MESSAGES.payloads
+    assert not any(payload.startswith("/{intent") for payload in MESSAGES.payloads)
     assert clean_message("/fees_question", MESSAGES.payloads) == "/fees_question"
 
 
