@@ -89,3 +89,9 @@ def test_a_question_about_a_site_still_gets_the_general_warning(people):
 
     assert "ants.gouv.fr" in question
     assert "opposition" not in question and question != victim
+
+
+def test_naming_both_documents_is_not_taken_for_a_scam(person: Person) -> None:
+    # Found by hand: "carte" pulled this towards the scam victim's answer (card opposition).
+    said = " ".join(person.say("mon permis et ma carte grise"))
+    assert "opposition" not in said and "Perceval" not in said
