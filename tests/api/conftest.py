@@ -195,3 +195,20 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type
             return started.enter_context(TestClient(create_app(Settings())))
 
         yield apply
+
+
+@contextmanager
+def door_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rasa_transport, **env: str
+) -> Iterator[TestClient]:
+    """The API on an empty SQLite database, its chat door talking to a fake Rasa; `env` adds
+    settings (GUICHET_… variables) for one test."""
+    with empty_database("sqlite", tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        for key, value in {**TOKENS, **env}.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+        monkeypatch.setenv("GUICHET_REDIS_URL", "")
+        app = create_app(Settings(), rasa_transport=rasa_transport)
+        with TestClient(app) as client:
+            yield client

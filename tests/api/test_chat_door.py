@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from api.chat_door import COOKIE_NAME, DoorMessages, asker_network, clean_message
 from api.config import Settings
 from api.main import create_app
-from tests.api.conftest import TOKENS, empty_database
+from tests.api.conftest import TOKENS, door_client
 
 CHAT_TOKEN = TOKENS["GUICHET_CHAT_TOKEN"]
 MESSAGES = DoorMessages()
@@ -46,16 +46,13 @@ def rasa() -> FakeRasa:
 
 @pytest.fixture
 def door(rasa: FakeRasa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    with empty_database("sqlite", tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        for key, value in TOKENS.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
-        monkeypatch.setenv("GUICHET_REDIS_URL", "")
-        monkeypatch.setenv("GUICHET_CHAT_PER_CONVERSATION_PER_MINUTE", "5")
-        app = create_app(Settings(), rasa_transport=httpx.MockTransport(rasa))
-        with TestClient(app) as client:
-            yield client
+    with door_client(
+        tmp_path,
+        monkeypatch,
+        httpx.MockTransport(rasa),
+        GUICHET_CHAT_PER_CONVERSATION_PER_MINUTE="5",
+    ) as client:
+        yield client
 
 
 def store_events(path: Path, senders: list[str]) -> None:

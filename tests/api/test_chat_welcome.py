@@ -9,9 +9,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from api.chat_door import COOKIE_NAME, DOMAIN_DIR, WELCOME, DoorMessages, clean_message
-from api.config import Settings
-from api.main import create_app
-from tests.api.conftest import TOKENS, empty_database
+from tests.api.conftest import door_client
 
 # The three things a person can do, as the issue asks for them: follow a dossier, check a
 # request before sending it, reach a person.
@@ -31,15 +29,8 @@ def client(
         rasa_calls.append(request)
         return httpx.Response(503)
 
-    with empty_database("sqlite", tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        for key, value in TOKENS.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("GUICHET_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
-        monkeypatch.setenv("GUICHET_REDIS_URL", "")
-        app = create_app(Settings(), rasa_transport=httpx.MockTransport(rasa))
-        with TestClient(app) as test_client:
-            yield test_client
+    with door_client(tmp_path, monkeypatch, httpx.MockTransport(rasa)) as test_client:
+        yield test_client
 
 
 def domain_variation(name: str) -> dict:
