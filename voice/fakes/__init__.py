@@ -1,0 +1,1 @@
+"""Fakes of the voice stages (voice/stages.py), for tests of the other stages."""
