@@ -53,6 +53,7 @@ YES_NO_PAYLOADS = frozenset({"/affirm", "/deny"})
 KEYED_NUMBER = re.compile(r"\d{6,20}")
 STATUS_CHECK = "/check_status"
 NUMBER_ENTITY = "numero_dossier"
+SLOW_SLOT = "slow_speech"
 
 
 def expectation_of(requested_slot: str | None, buttons: Sequence[dict[str, Any]]) -> Expectation:
@@ -181,7 +182,8 @@ def _payloads_of(domain: Any) -> frozenset[str]:
 class VoiceInput(ChatDoorInput):
     """POST /webhooks/voice/webhook {"sender", "message", "metadata", "keyed"} with the token.
 
-    Answers {"messages": [{"text", "buttons"}], "expects": "free"|"yes_no"|"digits"|...}.
+    Answers {"messages": [{"text", "buttons"}], "expects": "free"|"yes_no"|"digits"|…, "slow"}:
+    what comes next, and whether the caller asked for a slower voice.
     """
 
     def __init__(self, token: str) -> None:
@@ -287,7 +289,9 @@ class VoiceInput(ChatDoorInput):
             )
         last_buttons = messages[-1]["buttons"] if messages else []
         expects = expectation_of(_requested_slot(tracker), last_buttons)
-        return {"messages": messages, "expects": expects.value}
+        # "Plus lentement" sets this slot (assistant/domain/accessibilite.yml).
+        slow = tracker is not None and tracker.get_slot(SLOW_SLOT) is True
+        return {"messages": messages, "expects": expects.value, "slow": slow}
 
 
 def _requested_slot(tracker: Any) -> str | None:

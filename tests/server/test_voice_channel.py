@@ -107,6 +107,17 @@ def test_a_yes_no_question_expects_yes_or_no(domain: Domain) -> None:
     answer, _ = send(agent, turn(agent, "utter_offer_human_for_stuck_dossier"), "bon")
     assert answer["messages"][0]["text"].endswith("Dites oui ou non.")
     assert answer["expects"] == "yes_no"
+    assert answer["slow"] is False
+
+
+def test_a_slower_voice_asked_is_said(domain: Domain) -> None:
+    agent = Agent(domain)
+    tracker = asyncio.run(agent.tracker_store.get_or_create_tracker("call-1"))
+    tracker.update(SlotSet("slow_speech", True))
+    asyncio.run(agent.tracker_store.save(tracker))
+    answer, _ = send(agent, turn(agent, "utter_ok_slower"), "plus lentement")
+    assert answer["slow"] is True
+    assert "plus lentement" in answer["messages"][0]["text"]
 
 
 def test_the_forms_question_says_what_to_key(domain: Domain) -> None:
