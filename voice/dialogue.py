@@ -73,7 +73,14 @@ class RasaDialogue:
     ) -> None:
         if not token:
             raise ValueError("GUICHET_VOICE_TOKEN is empty: the gateway cannot talk to Rasa.")
-        self._url = f"{rasa_url.rstrip('/')}/webhooks/voice/webhook"
+        # GUICHET_RASA_URL: one Rasa, or replicas separated by commas; a call keeps to one.
+        self._urls = [
+            f"{url.strip().rstrip('/')}/webhooks/voice/webhook"
+            for url in rasa_url.split(",")
+            if url.strip()
+        ]
+        if not self._urls:
+            raise ValueError("GUICHET_RASA_URL is empty: the gateway needs Rasa's address.")
         self._token = token
         self._prompts = prompts
         self._client = httpx.AsyncClient(
@@ -91,18 +98,23 @@ class RasaDialogue:
         if caller:
             metadata["asker"] = caller_hash(self._token, caller)
         body = {"sender": call.call_id, "message": text, "metadata": metadata, "keyed": keyed}
+        url = self._url_for(call.call_id)
         try:
-            response = await self._client.post(self._url, json=body)
+            response = await self._client.post(url, json=body)
             response.raise_for_status()
             return messages_of(response.json())
         except (httpx.HTTPError, ValueError) as error:
             logger.error(
                 "call %s: Rasa's voice channel at %s failed: %s",
                 call.call_id[:8],
-                self._url,
+                url,
                 type(error).__name__,
             )
             return [BotMessage(self._prompts.text(UNREACHABLE))]
+
+    def _url_for(self, call_id: str) -> str:
+        digest = hashlib.sha256(call_id.encode()).digest()
+        return self._urls[int.from_bytes(digest[:8], "big") % len(self._urls)]
 
     async def close(self) -> None:
         await self._client.aclose()

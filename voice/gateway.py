@@ -1,0 +1,226 @@
+"""The voice gateway: `python -m voice.gateway` (started by `make run`, scripts/services.py).
+
+It answers phone calls (SIP over UDP, `sip:guichet@127.0.0.1:5060` by default) and serves
+`/health` (and, with voice/web.py, the kiosk's WebSocket and `/tts`) on the HTTP port 2700.
+Each call runs voice/call.py over the stages: Vosk speech recognition when a model is
+installed (otherwise the keypad only, said at start in French and English), espeak-ng speech
+synthesis with the fixed prompts synthesized before the first call, and Rasa's voice channel.
+SIGTERM or Ctrl-C hangs up the calls and stops cleanly.
+
+Configuration (environment): GUICHET_VOICE_SIP_HOST, GUICHET_VOICE_SIP_PORT,
+GUICHET_VOICE_HOST, GUICHET_VOICE_PORT, GUICHET_RASA_URL, GUICHET_VOICE_TOKEN,
+GUICHET_VOSK_MODEL, GUICHET_VOICE_SILENCE_SECONDS, GUICHET_VOICE_MAX_CALLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from voice.call import Call, CallSettings
+from voice.dialogue import RasaDialogue
+from voice.prompts import VoicePrompts
+from voice.stages import CallTransport, Dialogue, SpeechToText, TextToSpeech
+
+logger = logging.getLogger("voice.gateway")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message says which, in French and English."""
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> Any:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or number <= 0:
+        raise ConfigError(
+            f"{name}={value!r} : un nombre positif est attendu. / {name} must be a positive number."
+        )
+    return number
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    rasa_url: str
+    token: str
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    http_host: str = "127.0.0.1"
+    http_port: int = 2700
+    silence_seconds: float = 8.0
+    max_calls: int = 40
+
+    @property
+    def sip_uri(self) -> str:
+        return f"sip:guichet@{self.sip_host}:{self.sip_port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
+        env = os.environ if env is None else env
+        token = env.get("GUICHET_VOICE_TOKEN", "").strip()
+        if not token:
+            raise ConfigError(
+                "GUICHET_VOICE_TOKEN est vide : lancez `make run` (il le crée dans .env). / "
+                "GUICHET_VOICE_TOKEN is empty: the gateway cannot talk to Rasa's voice channel."
+            )
+        return cls(
+            rasa_url=env.get("GUICHET_RASA_URL", "").strip() or "http://127.0.0.1:5005",
+            token=token,
+            sip_host=env.get("GUICHET_VOICE_SIP_HOST", "").strip() or "127.0.0.1",
+            sip_port=_number(env, "GUICHET_VOICE_SIP_PORT", 5060),
+            http_host=env.get("GUICHET_VOICE_HOST", "").strip() or "127.0.0.1",
+            http_port=_number(env, "GUICHET_VOICE_PORT", 2700),
+            silence_seconds=_number(env, "GUICHET_VOICE_SILENCE_SECONDS", 8.0, float),
+            max_calls=_number(env, "GUICHET_VOICE_MAX_CALLS", 40),
+        )
+
+
+class Gateway:
+    """The stages shared by every call, and what runs each call."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        prompts: VoicePrompts,
+        dialogue: Dialogue,
+        tts: TextToSpeech,
+        stt: SpeechToText | None,
+    ) -> None:
+        self.config = config
+        self.prompts = prompts
+        self.dialogue = dialogue
+        self.tts = tts
+        self.stt = stt
+        self.settings = CallSettings(silence_seconds=config.silence_seconds)
+        self.calls = 0
+
+    @property
+    def speech(self) -> bool:
+        return self.stt is not None and self.stt.available
+
+    async def handle_call(self, transport: CallTransport) -> None:
+        self.calls += 1
+        logger.info("call %s answered (%s)", transport.info.call_id[:8], transport.info.channel)
+        try:
+            await Call(
+                transport, self.dialogue, self.tts, self.prompts, self.stt, self.settings
+            ).run()
+        except Exception:
+            logger.exception("call %s failed", transport.info.call_id[:8])
+        finally:
+            self.calls -= 1
+            logger.info("call %s over", transport.info.call_id[:8])
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "speech": self.speech, "sip": self.config.sip_uri}
+
+
+async def serve_health(gateway: Gateway, host: str, port: int) -> asyncio.Server:
+    """GET /health on the HTTP port, for `make run` and the tests."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            path = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
+            if request.startswith(b"GET ") and path == b"/health":
+                status, body = "200 OK", json.dumps(gateway.health()).encode()
+            else:
+                status, body = "404 Not Found", b'{"error": "not found"}'
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(answer, host, port)
+
+
+def speech_to_text() -> SpeechToText:
+    """Vosk on the configured model, or unavailable (keypad only), never a crash."""
+    from voice.stt import VoskSpeechToText, model_path_from_env
+
+    return VoskSpeechToText(model_path_from_env())
+
+
+def text_to_speech() -> TextToSpeech:
+    from voice.tts import EspeakSpeech
+
+    return EspeakSpeech()
+
+
+async def run(config: GatewayConfig, stop: asyncio.Event) -> None:
+    from voice.phone import PhoneLine
+
+    prompts = VoicePrompts.load()
+    stt = speech_to_text()
+    print(stt.startup_message(), flush=True)  # type: ignore[attr-defined]
+    tts = text_to_speech()
+    dialogue = RasaDialogue(config.rasa_url, config.token, prompts)
+    gateway = Gateway(config, prompts, dialogue, tts, stt)
+    try:
+        # The fixed prompts first, so that a call starts speaking at once.
+        await tts.warm_up(prompts.fixed_texts())
+        line = PhoneLine(
+            host=config.sip_host,
+            port=config.sip_port,
+            on_call=gateway.handle_call,
+            max_calls=config.max_calls,
+        )
+        async with line:
+            health = await serve_health(gateway, config.http_host, config.http_port)
+            print(
+                f"Passerelle vocale prête : appelez {config.sip_uri} ; santé sur "
+                f"http://{config.http_host}:{config.http_port}/health. / Voice gateway ready.",
+                flush=True,
+            )
+            async with health:
+                await stop.wait()
+            print("Arrêt de la passerelle vocale… / Stopping the voice gateway…", flush=True)
+    finally:
+        await dialogue.close()
+        await tts.close()
+        close = getattr(stt, "close", None)
+        if close is not None:
+            close()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = GatewayConfig.from_env()
+    except ConfigError as error:
+        print(f"[voice] {error}", file=sys.stderr)
+        return 2
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run(config, stop)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
