@@ -51,6 +51,12 @@ HEADER = (
 )
 
 
+def simple_mode() -> dict:
+    """The condition of the variation Rasa picks after "plus simple" (a new dict each time:
+    shared ones would become YAML anchors in the generated file)."""
+    return {"condition": [{"type": "slot", "name": "simple_mode", "value": True}]}
+
+
 def _voice(variation: dict) -> dict:
     return {**variation, "channel": "voice"}
 
@@ -80,18 +86,32 @@ def fact_message(fact: dict, templates: dict) -> str:
     return text
 
 
-def question_responses(question: str, templates: dict) -> list:
-    """A plain yes / no / don't know question, and its voice variation."""
-    return [
+def question_responses(question: str, templates: dict, simple_question: str = "") -> list:
+    """A plain yes / no / don't know question, its voice variation, and the simpler wording
+    "plus simple" asks it in (slot simple_mode), where there is one."""
+    variations = [
         {"text": question, "buttons": _answer_buttons(templates)},
         _voice({"text": templates["voix_question"].format(question=question)}),
     ]
+    if simple_question:
+        variations += [
+            {"text": simple_question, "buttons": _answer_buttons(templates), **simple_mode()},
+            _voice(
+                {
+                    "text": templates["voix_question"].format(question=simple_question),
+                    **simple_mode(),
+                }
+            ),
+        ]
+    return variations
 
 
 def document_responses(documents: dict, procedures: list[dict], templates: dict) -> dict:
     responses = {}
     for document, info in documents.items():
-        responses[ask_piece(document)] = question_responses(info["question"], templates)
+        responses[ask_piece(document)] = question_responses(
+            info["question"], templates, info["question_simple"]
+        )
         responses[explain_piece(document)] = [{"text": info["explanation"]}]
         responses[summary_piece("ready", document)] = [
             {"text": templates["resume_pret"].format(label=info["label"])}
@@ -156,7 +176,7 @@ def procedure_responses(procedures: list[dict], templates: dict) -> dict:
             {"text": templates["intro"].format(label=label, nombre=count)},
             {
                 "text": templates["intro_simple"].format(label=label, nombre=count),
-                "condition": [{"type": "slot", "name": "simple_mode", "value": True}],
+                **simple_mode(),
             },
         ]
         for topic in TEMPLATE_BY_TOPIC:

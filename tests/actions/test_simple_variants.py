@@ -11,8 +11,9 @@ from tests.actions.conftest import make_tracker, sent
 
 SIMPLE = [{"type": "slot", "name": "simple_mode", "value": True}]
 # The answers a person may not understand first: the status, the status form's questions,
-# and "not found". Each has a variation for simple_mode.
-MUST_HAVE_A_SIMPLE_VARIANT_PREFIXES = ("utter_status_",)
+# "not found", and the check's questions about a document. Each has a variation for
+# simple_mode.
+MUST_HAVE_A_SIMPLE_VARIANT_PREFIXES = ("utter_status_", "utter_ask_checklist_form_piece_")
 MUST_HAVE_A_SIMPLE_VARIANT = (
     "utter_ask_dossier_status_form_numero_dossier",
     "utter_ask_dossier_status_form_date_naissance",
@@ -38,6 +39,20 @@ def names_needing_a_simple_variant(domain: dict) -> list[str]:
 def test_the_status_answers_are_found(domain: dict) -> None:
     statuses = [n for n in names_needing_a_simple_variant(domain) if n.startswith("utter_status_")]
     assert len(statuses) >= 10, statuses
+
+
+def test_the_check_questions_about_documents_are_found(domain: dict) -> None:
+    pieces = [n for n in names_needing_a_simple_variant(domain) if "_piece_" in n]
+    assert len(pieces) >= 30, pieces
+
+
+def test_a_simple_check_question_is_plainer_with_the_same_buttons(domain: dict) -> None:
+    variations = domain["responses"]["utter_ask_checklist_form_piece_photo_signature"]
+    default, simple = variations[0], simple_variants(variations)[0]
+    assert "photo-signature" in default["text"] and "photo-signature" not in simple["text"]
+    assert simple["buttons"] == default["buttons"]
+    voice = [v for v in variations if v.get("channel") == "voice" and v.get("condition")]
+    assert voice and voice[0]["text"].startswith(simple["text"])
 
 
 def test_every_status_answer_and_form_question_has_a_simple_variant(domain: dict) -> None:
