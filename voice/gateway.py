@@ -125,7 +125,12 @@ class Gateway:
             logger.info("call %s over", transport.info.call_id[:8])
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "speech": self.speech, "sip": self.config.sip_uri}
+        return {
+            "status": "ok",
+            "speech": self.speech,
+            "sip": self.config.sip_uri,
+            "calls": self.calls,
+        }
 
 
 async def serve_health(gateway: Gateway, host: str, port: int) -> asyncio.Server:

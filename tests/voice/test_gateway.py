@@ -43,7 +43,12 @@ def test_health_says_how_to_call_and_that_the_keypad_only_works() -> None:
     health, missing = asyncio.run(main())
     assert health.startswith(b"HTTP/1.1 200")
     body = json.loads(health.split(b"\r\n\r\n", 1)[1])
-    assert body == {"status": "ok", "speech": False, "sip": "sip:guichet@127.0.0.1:5099"}
+    assert body == {
+        "status": "ok",
+        "speech": False,
+        "sip": "sip:guichet@127.0.0.1:5099",
+        "calls": 0,
+    }
     assert missing.startswith(b"HTTP/1.1 404")
 
 
