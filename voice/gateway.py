@@ -28,7 +28,13 @@ from typing import Any
 from voice.call import Call, CallSettings
 from voice.dialogue import RasaDialogue
 from voice.prompts import VoicePrompts
-from voice.stages import CallTransport, Dialogue, SpeechToText, TextToSpeech
+from voice.stages import (
+    CallTransport,
+    Dialogue,
+    RecognitionStream,
+    SpeechToText,
+    TextToSpeech,
+)
 
 logger = logging.getLogger("voice.gateway")
 
@@ -158,10 +164,34 @@ async def serve_health(gateway: Gateway, host: str, port: int) -> asyncio.Server
     return await asyncio.start_server(answer, host, port)
 
 
+class NoSpeechToText:
+    """No recogniser at all (Vosk cannot be imported here): the keypad only."""
+
+    available = False
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def open_stream(self) -> RecognitionStream:
+        raise RuntimeError("no speech recognition: the call uses the keypad")
+
+    def startup_message(self) -> str:
+        return (
+            f"Reconnaissance vocale désactivée ({self.why}) : le téléphone fonctionne au "
+            f"clavier. / Speech recognition off ({self.why}): the phone line works with the keypad."
+        )
+
+    def close(self) -> None:
+        return None
+
+
 def speech_to_text() -> SpeechToText:
     """Vosk on the configured model, or unavailable (keypad only), never a crash."""
-    from voice.stt import VoskSpeechToText, model_path_from_env
-
+    try:
+        from voice.stt import VoskSpeechToText, model_path_from_env
+    except ImportError as error:
+        logger.error("speech recognition unavailable: %s", error)
+        return NoSpeechToText(f"Vosk introuvable : {error.name}")
     return VoskSpeechToText(model_path_from_env())
 
 

@@ -42,6 +42,10 @@ class Baresip:
                 [
                     "poll_method epoll",
                     "sip_listen 127.0.0.1:0",
+                    # Its SDP names this address: the line hears RTP only from the address
+                    # the caller's SDP gives, and baresip sends from loopback.
+                    "net_interface 127.0.0.1",
+                    "net_af ipv4",
                     "audio_player aubridge,nowhere",
                     "audio_alert aubridge,nowhere",
                     f"audio_source aufile,{microphone}",
