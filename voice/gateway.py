@@ -239,6 +239,7 @@ async def run(config: GatewayConfig, stop: asyncio.Event) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per turn otherwise
     try:
         config = GatewayConfig.from_env()
     except ConfigError as error:

@@ -41,6 +41,11 @@ def speech_seconds(recording: Path, start: float, end: float) -> float:
     return float(loud.sum()) / 50
 
 
+def duration(recording: Path) -> float:
+    with wave.open(str(recording)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
 def health(stack: RunningStack) -> dict:
     return httpx.get(f"http://127.0.0.1:{stack.ports.voice}/health", timeout=5).json()
 
@@ -57,13 +62,13 @@ def test_baresip_keys_a_dossier_and_its_birth_date_and_hears_its_status(
         wait_for(database, "date de naissance")
         phone.command("sndcode", "04071961#")
         conversation = wait_for(database, "justificatif de domicile")
-        time.sleep(3)  # the answer, heard
+        time.sleep(5)  # the answer, heard
         phone.command("hangup")
         phone.wait_event("CALL_CLOSED", timeout=10)
         recording = phone.heard()
-    # The greeting is speech, not silence, and so is the answer after the date.
+    # The greeting is speech, not silence, and so is the answer heard at the hang-up.
     assert speech_seconds(recording, 0.5, 4) > 2.0
-    assert speech_seconds(recording, 0, 1e9) > 8.0
+    assert speech_seconds(recording, duration(recording) - 3, duration(recording)) > 1.5
     # One conversation for the call, through the voice channel, from the phone, caller masked.
     assert {u.get("input_channel") for u in conversation.user} == {"voice"}
     metadata = [u.get("metadata") or {} for u in conversation.user]
@@ -83,7 +88,7 @@ def sipp_call(workdir: Path, sip_port: int, number: str, birth: str) -> subproce
         SCENARIO.read_text()
         .replace("@NUMBER@", number)
         .replace("@BIRTH@", birth)
-        .replace("@LISTEN@", "12000"),
+        .replace("@LISTEN@", "15000"),
         encoding="iso-8859-1",
     )
     return subprocess.Popen(
@@ -119,7 +124,11 @@ def test_five_sipp_callers_at_once_each_hear_their_own_status(
     finally:
         watching = False
         watcher.join()
-    errors = [caller.stderr.read().decode()[-500:] for caller in callers if caller.stderr]
+    errors = []
+    for caller in callers:
+        if caller.stderr is not None:
+            errors.append(caller.stderr.read().decode(errors="replace")[-500:])
+            caller.stderr.close()
     assert results == [0] * len(DOSSIERS), errors
     assert most == len(DOSSIERS)
     heard = set()
