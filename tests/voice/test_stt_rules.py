@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from voice.endpoint import EnergyEndpointer, Event, frame_level_dbfs
-from voice.stages import FRAME_BYTES
+from voice.stages import FRAME_BYTES, Expectation
 from voice.stt import (
     DEFAULT_MODEL_PATH,
     OUT_OF_VOCABULARY_CEILING,
     VoskSpeechToText,
+    build_grammar,
     check_words,
     model_path_from_env,
 )
+from voice.vocabulary import FRENCH, Vocabulary
 
 DIGITS = frozenset({"un", "deux", "trois"})
 
@@ -121,7 +125,9 @@ def test_without_a_model_speech_is_off_and_says_so_in_both_languages(tmp_path):
 
 
 def test_no_path_at_all_is_the_same_as_no_model():
-    assert not VoskSpeechToText(None).available
+    stt = VoskSpeechToText(None)
+    assert not stt.available
+    assert "aucun modèle Vosk à (aucun chemin)" in stt.startup_message()
 
 
 def test_a_broken_model_is_reported_not_raised(tmp_path):
@@ -130,3 +136,26 @@ def test_a_broken_model_is_reported_not_raised(tmp_path):
     assert not stt.available
     assert "illisible" in stt.startup_message()
     assert "could not be loaded" in stt.startup_message()
+
+
+def test_the_grammar_keeps_known_words_decoys_and_unk():
+    vocabulary = Vocabulary(
+        phrases={Expectation.DIGITS: ("un", "deux", "vingt et un")}, decoys=("merci",)
+    )
+    known = {"un", "deux", "merci", "[unk]"}
+    grammar = build_grammar(vocabulary, Expectation.DIGITS, (), known.__contains__)
+    assert json.loads(grammar) == ["un", "deux", "merci", "[unk]"]  # "vingt et un" unknown
+    with_titles = build_grammar(vocabulary, Expectation.DIGITS, ("deux",), known.__contains__)
+    assert json.loads(with_titles) == ["un", "deux", "merci", "[unk]"]
+
+
+def test_non_ascii_words_are_written_as_they_are():
+    vocabulary = Vocabulary(phrases={Expectation.DIGITS: ("zéro",)})
+    assert (
+        build_grammar(vocabulary, Expectation.DIGITS, (), lambda word: True) == '["zéro", "[unk]"]'
+    )
+
+
+def test_nothing_expected_or_nothing_known_means_free_decoding():
+    assert build_grammar(FRENCH, Expectation.FREE, (), lambda word: True) is None
+    assert build_grammar(FRENCH, Expectation.DIGITS, (), lambda word: False) is None
