@@ -32,6 +32,7 @@ from voice.prompts import (
     YES_NO_KEYS,
     VoicePrompts,
     keypad_menu,
+    spoken_title,
 )
 from voice.stages import (
     BotMessage,
@@ -253,7 +254,9 @@ class Call:
         else:
             self.expectation, self.buttons = Expectation.FREE, ()
         if self._stream is not None:
-            self._stream.expect(self.expectation)
+            # The menu's titles may be said too ("suivre mon dossier"): the recogniser hears them.
+            phrases = [spoken_title(button.title) for button in self.buttons]
+            self._stream.expect(self.expectation, phrases)  # type: ignore[call-arg]
         texts = [answer.text for answer in answers if answer.text]
         texts += self._hint()
         await self._play(texts, wait=wait)

@@ -96,13 +96,15 @@ class Ear:
 
     def __init__(self) -> None:
         self.expected: list[Expectation] = []
+        self.phrases: list[list[str]] = []
         self.closed = False
 
     def open_stream(self) -> Ear:
         return self
 
-    def expect(self, expectation: Expectation) -> None:
+    def expect(self, expectation: Expectation, phrases: Sequence[str] = ()) -> None:
         self.expected.append(expectation)
+        self.phrases.append(list(phrases))
 
     async def feed(self, pcm: bytes) -> Utterance | None:
         self._started = pcm == b"start" or getattr(self, "_started", False)

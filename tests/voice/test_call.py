@@ -209,6 +209,8 @@ def test_the_recogniser_is_told_what_comes_next() -> None:
 
     run_call(scenario, status_check, ear=ear)
     assert ear.expected == [Expectation.MENU, Expectation.DIGITS]
+    assert ear.phrases[0] == ["suivre mon dossier", "vérifier ma demande avant l'envoi",
+                              "parler à une personne"]  # fmt: skip
     assert ear.closed
 
 
