@@ -23,7 +23,7 @@ DOSSIERS = [
     ("2611000001", "12031948", "en cours d'instruction"),
     ("2611000002", "04071961", "justificatif de domicile"),
     ("2611000003", "30111955", "en fabrication"),
-    ("2611000005", "21051972", "la Poste"),
+    ("2611000005", "21051972", "boîte aux lettres"),
     ("2611000006", "02091940", "contrôle technique"),
 ]
 
