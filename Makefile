@@ -117,7 +117,8 @@ test-voice: model
 	@$(PY) -m pytest -q tests/voice
 
 ## voice-model: install the French Vosk model (vosk-model-small-fr-0.22) for speech recognition,
-## from its official address (SHA-256 checked) or a local zip: VOICE_MODEL_ARGS="--zip path.zip"
+## from its official address or a local zip, SHA-256 checked (offline kiosks):
+## make voice-model VOSK_ZIP=/path/to/vosk-model-small-fr-0.22.zip
 voice-model: setup
 	@$(PY) -m scripts.voice_model $(VOICE_MODEL_ARGS)
 
