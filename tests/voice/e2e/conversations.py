@@ -37,12 +37,14 @@ def voice_conversations(tracker_db: Path) -> list[Conversation]:
     ]
 
 
-def wait_for(tracker_db: Path, words: str, timeout: float = 90) -> Conversation:
-    """The voice conversation in which the assistant said `words`, once it has."""
+def wait_for(
+    tracker_db: Path, words: str, timeout: float = 90, besides: frozenset[str] = frozenset()
+) -> Conversation:
+    """The voice conversation (not one of `besides`) in which the assistant said `words`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for conversation in voice_conversations(tracker_db):
-            if words in conversation.said:
+            if words in conversation.said and conversation.sender not in besides:
                 return conversation
         time.sleep(0.5)
     said = [c.said[-300:] for c in voice_conversations(tracker_db)]
