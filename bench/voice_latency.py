@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sip", default="127.0.0.1:5060", help="the gateway's SIP address")
     parser.add_argument("--calls", default="1,5,10,20", help="simultaneous calls, per level")
-    parser.add_argument("--turns", type=int, default=10, help="turns per call")
+    parser.add_argument("--turns", type=int, default=5, help="turns per call, at least")
+    parser.add_argument("--min-turns", type=int, default=50, help="turns per level, at least")
     parser.add_argument("--start-stack", action="store_true", help="start a stack of its own")
     args = parser.parse_args(argv)
     levels = [int(n) for n in args.calls.split(",")]
@@ -247,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Voice gateway sip:guichet@{host}:{port}, {os.cpu_count()} cores")
         print("calls  turns   p50 ms   p95 ms   max ms")
         for calls in levels:
-            latencies = asyncio.run(level(host, port, calls, args.turns))
+            turns = max(args.turns, -(-args.min_turns // calls))  # at least min_turns a level
+            latencies = asyncio.run(level(host, port, calls, turns))
             if not latencies:
                 print(f"{calls:5d}  no turn measured")
                 continue

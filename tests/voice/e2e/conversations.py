@@ -37,6 +37,12 @@ def voice_conversations(tracker_db: Path) -> list[Conversation]:
     ]
 
 
+def stored_text(tracker_db: Path) -> str:
+    """Everything the tracker store holds, as stored."""
+    with sqlite3.connect(tracker_db) as database:
+        return "\n".join(row[0] for row in database.execute("SELECT data FROM events"))
+
+
 def wait_for(
     tracker_db: Path, words: str, timeout: float = 90, besides: frozenset[str] = frozenset()
 ) -> Conversation:

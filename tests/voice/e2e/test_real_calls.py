@@ -15,7 +15,7 @@ import numpy as np
 
 from tests.e2e.conftest import RunningStack, free_port, free_udp_port
 from tests.voice.e2e.baresip import Baresip
-from tests.voice.e2e.conversations import voice_conversations, wait_for
+from tests.voice.e2e.conversations import stored_text, voice_conversations, wait_for
 
 SCENARIO = Path(__file__).with_name("sipp_status_call.xml")
 # Demo dossiers, their dates of birth keyed as JJMMAAAA, and words of their status answer.
@@ -75,6 +75,9 @@ def test_baresip_keys_a_dossier_and_its_birth_date_and_hears_its_status(
     assert all(m.get("door") == "phone" for m in metadata if m)
     assert all(sum(c.isdigit() for c in m.get("caller", "")) <= 4 for m in metadata)
     assert "incomplète" in conversation.said
+    # What was keyed is stored masked, as what is typed.
+    assert "2611000002" not in stored_text(database)
+    assert "04071961" not in stored_text(database)
     # The hang-up was clean: the gateway is free and still serving.
     deadline = time.monotonic() + 10
     while health(voice_stack)["calls"] and time.monotonic() < deadline:
