@@ -156,6 +156,8 @@ class Service:
     env: dict[str, str]
     log_path: Path
     startup_seconds: float
+    # A UDP port it also needs (the voice gateway's SIP port), checked before anything starts.
+    udp_port: int | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -215,9 +217,9 @@ def tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def port_is_free(port: int) -> bool:
-    """True when nothing listens on HOST:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def port_is_free(port: int, kind: int = socket.SOCK_STREAM) -> bool:
+    """True when nothing listens on HOST:port (TCP, or UDP with kind=SOCK_DGRAM)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
@@ -347,6 +349,7 @@ def voice_service(ports: Ports, shared: dict[str, str], log_dir: Path) -> Servic
         },
         log_path=log_dir / "voice.log",
         startup_seconds=90,
+        udp_port=ports.sip,
     )
 
 
@@ -372,12 +375,17 @@ class Stack:
         self.services = services
 
     def check_ports(self) -> None:
-        taken = [s for s in self.services if not port_is_free(s.port)]
+        taken = [(s, s.port) for s in self.services if not port_is_free(s.port)]
+        taken += [
+            (s, s.udp_port)
+            for s in self.services
+            if s.udp_port is not None and not port_is_free(s.udp_port, socket.SOCK_DGRAM)
+        ]
         if taken:
             lines = [
-                f"Le port {s.port} ({s.label}) est déjà utilisé : une autre instance de Guichet "
-                f"tourne peut-être, ou un autre programme. / Port {s.port} is already in use."
-                for s in taken
+                f"Le port {port} ({s.label}) est déjà utilisé : une autre instance de Guichet "
+                f"tourne peut-être, ou un autre programme. / Port {port} is already in use."
+                for s, port in taken
             ]
             raise StackError("\n".join(lines))
 

@@ -1,12 +1,13 @@
 """`make run` starts the voice gateway beside the other services and says how to call it."""
 
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
 from scripts import services
-from scripts.services import Ports, build_services, voice_summary
+from scripts.services import Ports, Stack, StackError, build_services, voice_summary
 
 SECRETS = {"GUICHET_VOICE_TOKEN": "voice-token-not-in-ps"}
 
@@ -47,3 +48,15 @@ def test_the_summary_says_how_to_call_and_whether_speech_is_heard(
     summary = voice_summary(Ports(voice=2700, sip=5060))
     assert "sip:guichet@127.0.0.1:5060" in summary
     assert said in summary
+
+
+def test_a_taken_sip_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        sip = busy.getsockname()[1]
+        ports = Ports(api=1, actions=2, rasa=3, voice=4, sip=sip)
+        voice = build_services(ports, dict(SECRETS), log_dir=tmp_path, var_dir=tmp_path)[-1]
+        voice.port = 0  # its HTTP port free
+        with pytest.raises(StackError, match=f"Le port {sip} "):
+            Stack([voice]).check_ports()
+        assert voice.process is None
