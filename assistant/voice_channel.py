@@ -54,6 +54,7 @@ KEYED_NUMBER = re.compile(r"\d{6,20}")
 STATUS_CHECK = "/check_status"
 NUMBER_ENTITY = "numero_dossier"
 SLOW_SLOT = "slow_speech"
+FORGET_MARKER = "guichet"  # as in assistant/actions/privacy.py and api/chat_door.py
 
 
 def expectation_of(requested_slot: str | None, buttons: Sequence[dict[str, Any]]) -> Expectation:
@@ -182,8 +183,9 @@ def _payloads_of(domain: Any) -> frozenset[str]:
 class VoiceInput(ChatDoorInput):
     """POST /webhooks/voice/webhook {"sender", "message", "metadata", "keyed"} with the token.
 
-    Answers {"messages": [{"text", "buttons"}], "expects": "free"|"yes_no"|"digits"|…, "slow"}:
-    what comes next, and whether the caller asked for a slower voice.
+    Answers {"messages": [{"text", "buttons"}], "expects": "free"|"yes_no"|"digits"|…, "slow",
+    "forget"}: what comes next, whether the caller asked for a slower voice, and whether they
+    asked to erase the conversation.
     """
 
     def __init__(self, token: str) -> None:
@@ -291,7 +293,16 @@ class VoiceInput(ChatDoorInput):
         expects = expectation_of(_requested_slot(tracker), last_buttons)
         # "Plus lentement" sets this slot (assistant/domain/accessibilite.yml).
         slow = tracker is not None and tracker.get_slot(SLOW_SLOT) is True
-        return {"messages": messages, "expects": expects.value, "slow": slow}
+        # "Effacez ma conversation": the gateway deletes it, as the chat door does.
+        forget = any(_forgets(message) for message in collector.messages)
+        return {"messages": messages, "expects": expects.value, "slow": slow, "forget": forget}
+
+
+def _forgets(message: dict[str, Any]) -> bool:
+    """The marker of assistant/actions/privacy.py: the caller asked to erase the conversation."""
+    custom = message.get("custom")
+    marker = custom.get(FORGET_MARKER) if isinstance(custom, dict) else None
+    return isinstance(marker, dict) and marker.get("forget") is True
 
 
 def _requested_slot(tracker: Any) -> str | None:

@@ -9,9 +9,11 @@ call goes on; the operator reads why in the log.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 from typing import Any
 
 import httpx
@@ -70,6 +72,7 @@ class RasaDialogue:
         *,
         timeout_seconds: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        tracker_db_url: str = "",
     ) -> None:
         if not token:
             raise ValueError("GUICHET_VOICE_TOKEN is empty: the gateway cannot talk to Rasa.")
@@ -83,6 +86,10 @@ class RasaDialogue:
             raise ValueError("GUICHET_RASA_URL is empty: the gateway needs Rasa's address.")
         self._token = token
         self._prompts = prompts
+        # Where Rasa keeps conversations, to erase one when the caller asks
+        # ("effacez ma conversation"), as the chat door does; then the call goes on in a new one.
+        self._tracker_db_url = tracker_db_url
+        self._senders: dict[str, str] = {}
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout_seconds, connect=5.0),
@@ -97,12 +104,14 @@ class RasaDialogue:
         caller = call.extra.get("caller")  # the full number, if the transport knows it
         if caller:
             metadata["asker"] = caller_hash(self._token, caller)
-        body = {"sender": call.call_id, "message": text, "metadata": metadata, "keyed": keyed}
+        sender = self._senders.get(call.call_id, call.call_id)
+        body = {"sender": sender, "message": text, "metadata": metadata, "keyed": keyed}
         url = self._url_for(call.call_id)
         try:
             response = await self._client.post(url, json=body)
             response.raise_for_status()
-            return messages_of(response.json())
+            answer = response.json()
+            messages = messages_of(answer)
         except (httpx.HTTPError, ValueError) as error:
             logger.error(
                 "call %s: Rasa's voice channel at %s failed: %s",
@@ -111,6 +120,20 @@ class RasaDialogue:
                 type(error).__name__,
             )
             return [BotMessage(self._prompts.text(UNREACHABLE))]
+        if answer.get("forget") is True:
+            await self._forget(call, sender)
+        return messages
+
+    async def _forget(self, call: CallInfo, sender: str) -> None:
+        """Erase the conversation Rasa just saved; the rest of the call is a new one."""
+        self._senders[call.call_id] = f"{call.call_id}-{secrets.token_hex(6)}"
+        if not self._tracker_db_url:
+            logger.error("call %s: erasure asked, but no GUICHET_TRACKER_DB_URL", call.call_id[:8])
+            return
+        from api.retention import forget_conversation_at
+
+        deleted = await asyncio.to_thread(forget_conversation_at, self._tracker_db_url, sender)
+        logger.info("call %s: conversation erased (%d events)", call.call_id[:8], deleted)
 
     def _url_for(self, call_id: str) -> str:
         digest = hashlib.sha256(call_id.encode()).digest()

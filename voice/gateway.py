@@ -68,6 +68,7 @@ class GatewayConfig:
     http_port: int = 2700
     silence_seconds: float = 8.0
     max_calls: int = 40
+    tracker_db_url: str = ""  # to erase a conversation when the caller asks
 
     @property
     def sip_uri(self) -> str:
@@ -91,6 +92,7 @@ class GatewayConfig:
             http_port=_number(env, "GUICHET_VOICE_PORT", 2700),
             silence_seconds=_number(env, "GUICHET_VOICE_SILENCE_SECONDS", 8.0, float),
             max_calls=_number(env, "GUICHET_VOICE_MAX_CALLS", 40),
+            tracker_db_url=env.get("GUICHET_TRACKER_DB_URL", "").strip(),
         )
 
 
@@ -208,7 +210,9 @@ async def run(config: GatewayConfig, stop: asyncio.Event) -> None:
     stt = speech_to_text()
     print(stt.startup_message(), flush=True)  # type: ignore[attr-defined]
     tts = text_to_speech()
-    dialogue = RasaDialogue(config.rasa_url, config.token, prompts)
+    dialogue = RasaDialogue(
+        config.rasa_url, config.token, prompts, tracker_db_url=config.tracker_db_url
+    )
     gateway = Gateway(config, prompts, dialogue, tts, stt)
     try:
         # The fixed prompts first, so that a call starts speaking at once.

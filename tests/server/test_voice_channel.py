@@ -199,3 +199,18 @@ def test_the_expectation_mapping_names_the_forms_slots(domain: Domain) -> None:
     assert expectation_of("numero_dossier", yes_no_maybe) is Expectation.DIGITS
     assert keyed_message("12", None) == "12"
     assert keyed_message("04071961", "date_naissance") == "04071961"
+
+
+def test_an_erasure_asked_is_said_to_the_gateway(domain: Domain) -> None:
+    agent = Agent(domain)
+    utter = turn(agent, "utter_conversation_forgotten")
+
+    async def forgets(message: Any) -> None:
+        await utter(message)
+        marker = {"custom": {"guichet": {"forget": True}}}  # assistant/actions/privacy.py
+        await message.output_channel.send_response(message.sender_id, marker)
+
+    answer, _ = send(agent, forgets, "effacez ma conversation")
+    assert answer["forget"] is True
+    assert len(answer["messages"]) == 1  # the marker is not said
+    assert send(agent, turn(agent, "utter_greet"), "bonjour")[0]["forget"] is False

@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import sqlite3
+from pathlib import Path
 
 import httpx
 
@@ -85,3 +87,45 @@ def test_rasa_down_or_confused_is_said_in_french_and_the_call_goes_on() -> None:
 
         assert asyncio.run(main()) == unreachable
     assert "joindre l'assistant" in unreachable[0].text
+
+
+def test_an_erasure_asked_deletes_the_conversation_and_the_call_goes_on_in_a_new_one(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "rasa_tracker.db"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT,"
+                   " timestamp REAL, intent_name TEXT, action_name TEXT, data TEXT)")  # fmt: skip
+        db.executemany(
+            "INSERT INTO events (sender_id, type_name, data) VALUES (?, 'user', '{}')",
+            [("c4f1",), ("c4f1",), ("another-call",)],
+        )
+    senders: list[str] = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        senders.append(json.loads(request.content)["sender"])
+        forget = len(senders) == 1
+        return httpx.Response(200, json={"messages": [{"text": "C'est fait."}], "forget": forget})
+
+    async def main() -> None:
+        dialogue = RasaDialogue(
+            "http://rasa",
+            "t",
+            PROMPTS,
+            transport=httpx.MockTransport(rasa),
+            tracker_db_url=f"sqlite:///{database}",
+        )
+        try:
+            assert await dialogue.send(CALL, "effacez ma conversation") == [
+                BotMessage("C'est fait.")
+            ]
+            await dialogue.send(CALL, "bonjour")
+        finally:
+            await dialogue.close()
+
+    asyncio.run(main())
+    with sqlite3.connect(database) as db:
+        left = [row[0] for row in db.execute("SELECT sender_id FROM events")]
+    assert left == ["another-call"]
+    assert senders[0] == "c4f1"
+    assert senders[1].startswith("c4f1-") and len(senders[1]) > 10
