@@ -27,7 +27,7 @@ from typing import Any
 
 from voice.call import Call, CallSettings
 from voice.dialogue import RasaDialogue
-from voice.prompts import VoicePrompts
+from voice.prompts import VoicePrompts, said_later
 from voice.stages import (
     CallTransport,
     Dialogue,
@@ -230,8 +230,13 @@ async def run(config: GatewayConfig, stop: asyncio.Event) -> None:
                 f"http://{config.http_host}:{config.http_port}/health. / Voice gateway ready.",
                 flush=True,
             )
+            # The questions and menus next, while the first calls are answered.
+            later = asyncio.create_task(tts.warm_up(said_later(prompts)))
             async with health:
                 await stop.wait()
+            later.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await later
             print("Arrêt de la passerelle vocale… / Stopping the voice gateway…", flush=True)
     finally:
         await dialogue.close()

@@ -167,3 +167,27 @@ class VoicePrompts:
         for buttons in menus:
             fixed += self.menu_lines(buttons)
         return list(dict.fromkeys(fixed))
+
+
+def said_later(prompts: VoicePrompts, domain_dir: Path = DOMAIN_DIR) -> list[str]:
+    """The assistant's questions as a caller hears them (the voice variation where there is
+    one) and the keypad menus of every answer with buttons: fixed texts, synthesized in the
+    background once the gateway is up, so that most answers start playing at once."""
+    questions: list[str] = []
+    menus: list[tuple[Button, ...]] = []
+    for path in sorted(domain_dir.glob("*.yml")):
+        domain = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for name, variations in (domain.get("responses") or {}).items():
+            voice = [v for v in variations if v.get("channel") == "voice"]
+            text = [v for v in variations if "channel" not in v]
+            if name.startswith("utter_ask_"):
+                questions += [v["text"] for v in voice or text if "{" not in v["text"]]
+            for variation in text:
+                buttons = tuple(
+                    Button(b["title"], _unescaped(b["payload"]))
+                    for b in variation.get("buttons") or []
+                )
+                if buttons and not any("{" in b.title for b in buttons):
+                    menus.append(buttons)
+    lines = [line for buttons in menus for line in prompts.menu_lines(buttons)]
+    return list(dict.fromkeys([*questions, *lines]))

@@ -2,7 +2,14 @@
 
 import pytest
 
-from voice.prompts import NAMES, PromptError, VoicePrompts, keypad_menu, spoken_title
+from voice.prompts import (
+    NAMES,
+    PromptError,
+    VoicePrompts,
+    keypad_menu,
+    said_later,
+    spoken_title,
+)
 from voice.stages import Button, Expectation
 
 PROMPTS = VoicePrompts.load()
@@ -43,3 +50,12 @@ def test_the_fixed_sentences_are_known_before_any_call() -> None:
     assert "Pour parler à une personne, tapez 0." in fixed
     assert not any("{" in text for text in fixed)
     assert PROMPTS.hint(Expectation.FREE, ()) == []
+
+
+def test_the_questions_and_menus_said_later_are_known_too() -> None:
+    later = said_later(PROMPTS)
+    # The voice variation of a question, not its text one; the menus of the answers' buttons.
+    assert "Votre date de naissance est le" not in " ".join(later)  # a value: not fixed
+    assert "Quel est le numéro de votre demande ? Il est écrit sur le récépissé de l'ANTS." in later
+    assert "Pour redonner le numéro, tapez 1." in later
+    assert not any("{" in text for text in later)
