@@ -7,9 +7,11 @@ ask_human answer, through Rasa and the action-free rule). A turn's latency runs 
 packet that ends the "#" key to the first RTP packet of the answer; the key "0" first stops
 the answer still playing (barge-in), and the line must be quiet before "#" is keyed.
 
-The callers run `--turns` turns each, `--calls` of them at once for each figure of the list
-(e.g. 1,5,10,20): p50 and p95 per level, and the largest level whose p95 stays under the goal
-(300 ms). `--start-stack` starts its own stack on free ports instead (as the tests do).
+The callers run `--turns` turns each (at least `--min-turns` per level), `--calls` of them at
+once for each figure of the list (e.g. 1,5,10,20): p50 and p95 per level, and the largest
+level whose p95 stays under the goal (300 ms). Between turns a caller listens to the answer
+for `--think` seconds on average (0.5-1.5 times; 4 s by default, a short answer's length),
+the answer streaming to it meanwhile: `--think 0.5` is a stress test, not a caller. `--start-stack` starts its own stack on free ports instead (as the tests do).
 """
 
 from __future__ import annotations
@@ -176,7 +178,9 @@ def _ok(request: str) -> bytes:
     return ("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) + "\r\nContent-Length: 0\r\n\r\n").encode()
 
 
-async def one_caller(host: str, port: int, turns: int, latencies: list[float]) -> None:
+async def one_caller(
+    host: str, port: int, turns: int, think: float, latencies: list[float]
+) -> None:
     caller = Caller(host, port)
     await caller.open()
     await caller.call()
@@ -184,15 +188,16 @@ async def one_caller(host: str, port: int, turns: int, latencies: list[float]) -
     try:
         for _ in range(turns):
             latencies.append(await caller.turn())
-            await asyncio.sleep(random.uniform(0.3, 0.8))  # the caller listens a little
+            await asyncio.sleep(random.uniform(0.5, 1.5) * think)  # the caller listens
     finally:
         await caller.hang_up()
 
 
-async def level(host: str, port: int, calls: int, turns: int) -> list[float]:
+async def level(host: str, port: int, calls: int, turns: int, think: float) -> list[float]:
     latencies: list[float] = []
     results = await asyncio.gather(
-        *(one_caller(host, port, turns, latencies) for _ in range(calls)), return_exceptions=True
+        *(one_caller(host, port, turns, think, latencies) for _ in range(calls)),
+        return_exceptions=True,
     )
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
@@ -239,17 +244,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", default="1,5,10,20", help="simultaneous calls, per level")
     parser.add_argument("--turns", type=int, default=5, help="turns per call, at least")
     parser.add_argument("--min-turns", type=int, default=50, help="turns per level, at least")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=4.0,
+        help="mean seconds a caller listens to an answer before keying again (0.5-1.5 times)",
+    )
     parser.add_argument("--start-stack", action="store_true", help="start a stack of its own")
     args = parser.parse_args(argv)
     levels = [int(n) for n in args.calls.split(",")]
 
     def measure(host: str, port: int) -> int:
         held = 0
-        print(f"Voice gateway sip:guichet@{host}:{port}, {os.cpu_count()} cores")
+        print(
+            f"Voice gateway sip:guichet@{host}:{port}, {os.cpu_count()} cores, "
+            f"callers listen {args.think:.1f} s on average between turns"
+        )
         print("calls  turns   p50 ms   p95 ms   max ms")
         for calls in levels:
             turns = max(args.turns, -(-args.min_turns // calls))  # at least min_turns a level
-            latencies = asyncio.run(level(host, port, calls, turns))
+            latencies = asyncio.run(level(host, port, calls, turns, args.think))
             if not latencies:
                 print(f"{calls:5d}  no turn measured")
                 continue
