@@ -11,7 +11,8 @@ The callers run `--turns` turns each (at least `--min-turns` per level), `--call
 once for each figure of the list (e.g. 1,5,10,20): p50 and p95 per level, and the largest
 level whose p95 stays under the goal (300 ms). Between turns a caller listens to the answer
 for `--think` seconds on average (0.5-1.5 times; 4 s by default, a short answer's length),
-the answer streaming to it meanwhile: `--think 0.5` is a stress test, not a caller. `--start-stack` starts its own stack on free ports instead (as the tests do).
+the answer streaming to it meanwhile: `--think 0.5` is a stress test, not a caller.
+`--start-stack` starts its own stack on free ports instead (as the tests do).
 """
 
 from __future__ import annotations
