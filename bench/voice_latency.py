@@ -4,7 +4,8 @@ Each caller is a small SIP/RTP client of its own (plain UDP, no library, so that
 gateway's stack is on the measuring side): it calls `sip:guichet@127.0.0.1:5060`, offers PCMU
 and telephone-event on payload type 101, and keys turns of "0#" (a person, the domain's
 ask_human answer, through Rasa and the action-free rule). A turn's latency runs from the RTP
-packet that ends the "#" key to the first RTP packet of the answer; the key "0" first stops
+packet of the "#" key (the line takes a key at its first packet) to the first RTP packet of
+the answer; the key "0" first stops
 the answer still playing (barge-in), and the line must be quiet before "#" is keyed.
 
 The callers run `--turns` turns each (at least `--min-turns` per level), `--calls` of them at
@@ -140,7 +141,8 @@ class Caller:
         self._rtp.close()
 
     async def key(self, digit: str) -> float:
-        """Send one RFC 4733 event (60 ms); returns when its end packet left."""
+        """Send one RFC 4733 event (60 ms); returns when its first packet left: the line
+        takes a key at its first packet, as a caller presses it."""
         self._ts = (self._ts + 160 * 10) & 0xFFFFFFFF
         code = EVENT_CODES[digit]
         sent = 0.0
@@ -153,7 +155,7 @@ class Caller:
             self._seq = (self._seq + 1) & 0xFFFF
             payload = struct.pack("!BBH", code, (0x80 if end else 0) | 10, duration)
             self._rtp.sendto(header + payload, self.media)
-            if end and not sent:
+            if not sent:
                 sent = time.perf_counter()
             if not end:
                 await asyncio.sleep(0.02)
