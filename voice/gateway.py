@@ -1,7 +1,8 @@
 """The voice gateway: `python -m voice.gateway` (started by `make run`, scripts/services.py).
 
-It answers phone calls (SIP over UDP, `sip:guichet@127.0.0.1:5060` by default) and serves
-`/health` (and, with voice/web.py, the kiosk's WebSocket and `/tts`) on the HTTP port 2700.
+It answers phone calls (SIP over UDP, `sip:guichet@127.0.0.1:5060` by default) and serves the
+kiosk's WebSocket microphone `/ws`, `/tts` (voice/web.py) and `/health` on the HTTP port 2700
+(loopback by default; GUICHET_VOICE_WEB_TOKEN, when set, is asked of `/ws` and `/tts`).
 Each call runs voice/call.py over the stages: Vosk speech recognition when a model is
 installed (otherwise the keypad only, said at start in French and English), espeak-ng speech
 synthesis with the fixed prompts synthesized before the first call, and Rasa's voice channel.
@@ -9,21 +10,27 @@ SIGTERM or Ctrl-C hangs up the calls and stops cleanly.
 
 Configuration (environment): GUICHET_VOICE_SIP_HOST, GUICHET_VOICE_SIP_PORT,
 GUICHET_VOICE_HOST, GUICHET_VOICE_PORT, GUICHET_RASA_URL, GUICHET_VOICE_TOKEN,
-GUICHET_VOSK_MODEL, GUICHET_VOICE_SILENCE_SECONDS, GUICHET_VOICE_MAX_CALLS.
+GUICHET_VOSK_MODEL, GUICHET_VOICE_SILENCE_SECONDS, GUICHET_VOICE_MAX_CALLS,
+GUICHET_VOICE_WEB_TOKEN, GUICHET_TRACKER_DB_URL (to erase a conversation when asked).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from voice.call import Call, CallSettings
 from voice.dialogue import RasaDialogue
@@ -68,6 +75,7 @@ class GatewayConfig:
     http_port: int = 2700
     silence_seconds: float = 8.0
     max_calls: int = 40
+    web_token: str | None = None  # asked of the kiosk's /ws and /tts when set
     tracker_db_url: str = ""  # to erase a conversation when the caller asks
 
     @property
@@ -93,6 +101,7 @@ class GatewayConfig:
             silence_seconds=_number(env, "GUICHET_VOICE_SILENCE_SECONDS", 8.0, float),
             max_calls=_number(env, "GUICHET_VOICE_MAX_CALLS", 40),
             tracker_db_url=env.get("GUICHET_TRACKER_DB_URL", "").strip(),
+            web_token=env.get("GUICHET_VOICE_WEB_TOKEN", "").strip() or None,
         )
 
 
@@ -141,29 +150,27 @@ class Gateway:
         }
 
 
-async def serve_health(gateway: Gateway, host: str, port: int) -> asyncio.Server:
-    """GET /health on the HTTP port, for `make run` and the tests."""
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the gateway stops everything on SIGTERM."""
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            path = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
-            if request.startswith(b"GET ") and path == b"/health":
-                status, body = "200 OK", json.dumps(gateway.health()).encode()
-            else:
-                status, body = "404 Not Found", b'{"error": "not found"}'
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
-    return await asyncio.start_server(answer, host, port)
+
+def web_app(gateway: Gateway, token: str | None) -> Starlette:
+    """The HTTP port: the kiosk's `/ws` microphone and `/tts` (voice/web.py), and `/health`
+    for `make run` and the tests."""
+    from voice.web import create_voice_web_app
+
+    stt = gateway.stt or NoSpeechToText("aucun modèle")
+    app = create_voice_web_app(gateway.tts, stt, gateway.dialogue, token)
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse(gateway.health())
+
+    app.router.routes.append(Route("/health", health, methods=["GET"]))
+    return app
 
 
 class NoSpeechToText:
@@ -224,7 +231,21 @@ async def run(config: GatewayConfig, stop: asyncio.Event) -> None:
             max_calls=config.max_calls,
         )
         async with line:
-            health = await serve_health(gateway, config.http_host, config.http_port)
+            server = _Server(
+                uvicorn.Config(
+                    web_app(gateway, config.web_token),
+                    host=config.http_host,
+                    port=config.http_port,
+                    log_level="warning",
+                    lifespan="off",
+                )
+            )
+            serving = asyncio.create_task(server.serve())
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.05)
+            if serving.done():  # the port is taken: uvicorn said why in the log
+                await serving
+                raise SystemExit(f"Port HTTP {config.http_port} indisponible / unavailable.")
             print(
                 f"Passerelle vocale prête : appelez {config.sip_uri} ; santé sur "
                 f"http://{config.http_host}:{config.http_port}/health. / Voice gateway ready.",
@@ -232,8 +253,9 @@ async def run(config: GatewayConfig, stop: asyncio.Event) -> None:
             )
             # The questions and menus next, while the first calls are answered.
             later = asyncio.create_task(tts.warm_up(said_later(prompts)))
-            async with health:
-                await stop.wait()
+            await stop.wait()
+            server.should_exit = True
+            await serving
             later.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await later

@@ -1,12 +1,13 @@
 """The gateway's configuration, its health route, and one call through Gateway.handle_call."""
 
 import asyncio
-import json
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.voice.doubles import Assistant, Line, NoEar, Voice
-from voice.gateway import ConfigError, Gateway, GatewayConfig, serve_health
+from voice.fakes.speech_out import ToneSpeech
+from voice.gateway import ConfigError, Gateway, GatewayConfig, web_app
 from voice.prompts import VoicePrompts
 
 PROMPTS = VoicePrompts.load()
@@ -26,30 +27,20 @@ def test_the_configuration_comes_from_the_environment() -> None:
 
 def test_health_says_how_to_call_and_that_the_keypad_only_works() -> None:
     config = GatewayConfig(rasa_url="http://127.0.0.1:1", token="t", sip_port=5099)
-    gateway = Gateway(config, PROMPTS, Assistant(), Voice(), NoEar())  # type: ignore[arg-type]
-
-    async def main() -> tuple[bytes, bytes]:
-        server = await serve_health(gateway, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        answers = []
-        async with server:
-            for path in ("/health", "/nothing"):
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-                answers.append(await reader.read())
-                writer.close()
-        return answers[0], answers[1]
-
-    health, missing = asyncio.run(main())
-    assert health.startswith(b"HTTP/1.1 200")
-    body = json.loads(health.split(b"\r\n\r\n", 1)[1])
-    assert body == {
+    gateway = Gateway(config, PROMPTS, Assistant(), ToneSpeech(), NoEar())  # type: ignore[arg-type]
+    with TestClient(web_app(gateway, None)) as client:
+        health = client.get("/health")
+        spoken = client.post("/tts", json={"text": "Bonjour."})
+        assert client.get("/nothing").status_code == 404
+    assert health.json() == {
         "status": "ok",
         "speech": False,
         "sip": "sip:guichet@127.0.0.1:5099",
         "calls": 0,
     }
-    assert missing.startswith(b"HTTP/1.1 404")
+    # The kiosk's routes (voice/web.py) are on the same port.
+    assert spoken.status_code == 200
+    assert spoken.headers["content-type"] == "audio/wav"
 
 
 def test_a_call_runs_to_its_end_and_is_counted() -> None:
