@@ -42,19 +42,26 @@ def told(facts: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [fact for fact in facts if fact["status"] in TELLABLE]
 
 
-# Where each topic of a procedure's help keeps its facts in reference/procedures.yaml.
+# Where each topic of a procedure's help keeps its facts in reference/procedures.yaml, in the
+# order they are told. "Combien de temps ?" asks for the time limit to act or for the wait, so
+# the delay answer tells both.
 TOPIC_FACTS = {
-    "cost": "cost",
-    "deadline": "deadline",
-    "temporary": "temporary_documents",
-    "where": "where",
+    "cost": ("cost",),
+    "deadline": ("deadline", "processing_time"),
+    "temporary": ("temporary_documents",),
+    "where": ("where",),
 }
 
 
+def procedure_topic_facts(procedure: Mapping[str, Any], topic: str) -> list[Mapping[str, Any]]:
+    """The facts told on `topic` for one procedure entry of the catalogue: the first is the
+    short answer, each other one a message of the detail offered after it."""
+    return told(fact for key in TOPIC_FACTS[topic] for fact in procedure.get(key) or ())
+
+
 def topic_facts(data: Mapping[str, Any], topic: str, procedure: str) -> list[Mapping[str, Any]]:
-    """The facts told on `topic` for `procedure`: the first is the short answer, each other one
-    a message of the detail offered after it."""
+    """`procedure_topic_facts` of the procedure named `procedure` in the catalogue `data`."""
     for entry in data["procedures"]:
         if entry["id"] == procedure:
-            return told(entry.get(TOPIC_FACTS[topic]) or ())
+            return procedure_topic_facts(entry, topic)
     return []

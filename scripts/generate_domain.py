@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from guichet.answers import TOPIC_FACTS, told
+from guichet.answers import procedure_topic_facts
 from guichet.catalogue import load_catalogue
 from guichet.responses import (
     ANSWER_BY_INTENT,
@@ -143,7 +143,7 @@ def topic_responses(topic: str, procedure: dict, templates: dict) -> dict:
     """The short answer on `topic` (its first fact, the detail offered when there are more)
     and the detail, one fact per message."""
     label, template = procedure["label"], templates[TEMPLATE_BY_TOPIC[topic]]
-    facts = told(procedure[TOPIC_FACTS[topic]])
+    facts = procedure_topic_facts(procedure, topic)
     name = procedure_topic(topic, procedure["id"])
     if not facts:
         return {name: [{"text": templates["aucun_fait_sur"]}]}

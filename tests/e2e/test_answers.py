@@ -43,6 +43,15 @@ def test_a_delay_is_told_for_the_procedure_named(person: Person) -> None:
     assert all(is_short(text) for text in texts)
 
 
+def test_how_long_for_a_new_licence_tells_the_wait_not_a_caution(person: Person) -> None:
+    # Found by hand: the answer was "une déclaration de perte ne peut pas être annulée".
+    texts = person.say("combien de temps pour avoir le nouveau permis apres une perte")
+    said = joined(texts)
+    assert "nouveau permis après une perte" in said and "Lettre Expert" in said
+    assert "annulée" not in said
+    assert all(is_short(text) for text in texts)
+
+
 def answer_until_summary(person: Person, first: list[str], choose) -> list[str]:  # type: ignore[no-untyped-def]
     seen, texts = list(first), first
     for _ in range(25):
