@@ -49,6 +49,7 @@ from voice.stages import (
 logger = logging.getLogger(__name__)
 
 ENTRY = (Expectation.DIGITS, Expectation.DATE)  # keyed, then "#"
+MAX_KEYED = 32  # longer than any request number or date: the rest is dropped
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ class Call:
         elif digit == "#":
             entry, self.keyed = self.keyed, ""
             await self._on_entry(entry)
-        elif digit.isdigit():
+        elif digit.isdigit() and len(self.keyed) < MAX_KEYED:
             # One key of a menu is chosen after a pause (_next_event); more keys are a number,
             # ended by "#".
             self.keyed += digit
@@ -278,6 +279,7 @@ class Call:
         if not texts:
             return
         self._playing = asyncio.create_task(self._speak(list(texts), self.slow))
+        self._playing.add_done_callback(self._log_failure)
         if wait:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._playing
@@ -291,6 +293,12 @@ class Call:
         finally:
             for pcm in audio:
                 pcm.cancel()
+
+    def _log_failure(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error(
+                "call %s: speaking failed: %r", self.transport.info.call_id[:8], task.exception()
+            )
 
     async def _stop_playing(self) -> None:
         """Barge-in: stop the assistant mid-sentence."""

@@ -223,3 +223,25 @@ def test_several_keys_without_hash_in_a_menu_are_not_a_choice(keys: str) -> None
 
     _, assistant, *_ = run_call(scenario)
     assert assistant.received == ([("42", True)] if keys.endswith("#") else [])
+
+
+def test_a_voice_that_fails_is_logged_and_the_call_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BrokenVoice(Voice):
+        async def synthesize(self, text: str, *, slow: bool = False) -> bytes:
+            raise RuntimeError("espeak-ng is gone")
+
+    async def main() -> Assistant:
+        line, assistant = Line(), Assistant()
+        call = Call(line, assistant, BrokenVoice(), PROMPTS, Ear(), FAST)
+        running = asyncio.create_task(call.run())
+        await asyncio.sleep(0.05)
+        line.press("0")
+        await until(lambda: len(assistant.received) == 1)
+        line.leave()
+        await asyncio.wait_for(running, 5)
+        return assistant
+
+    assert asyncio.run(main()).received == [("/ask_human", False)]
+    assert "speaking failed" in caplog.text
