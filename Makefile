@@ -14,7 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := $(PY) -m scripts.rasa
 RASA_PATHS := --domain assistant/domain --config config.yml
 
-.PHONY: run run-scaled test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-scale test-privacy test-server nlu-report nlu-real
+.PHONY: run run-scaled test setup model db reset-demo domain openapi lint format test-tools test-api test-actions validate test-stories test-e2e test-scale test-privacy test-server nlu-report nlu-real voice-model test-voice
 
 ## run: install what is missing, train if needed, start everything (the API seeds the database).
 ## `make run RUN_ARGS=--stop-when-ready` stops once all answer: to time a warm start.
@@ -27,7 +27,7 @@ run-scaled: setup model
 	@$(PY) -m scripts.services --scaled
 
 ## test: everything CI checks, in order from cheapest to slowest
-test: setup lint test-tools test-nlu test-actions test-privacy test-server test-api validate model test-stories test-e2e test-scale
+test: setup lint test-tools test-nlu test-actions test-privacy test-server test-api validate model test-stories test-e2e test-voice test-scale
 	@echo "[test] Tout est passé."
 
 setup:
@@ -110,6 +110,17 @@ bench-profile: model
 
 test-e2e: model
 	@$(PY) -m pytest -q tests/e2e
+
+## test-voice: the voice gateway (voice/): its stages, the call loop, then real calls from
+## baresip and SIPp to the gateway over the real stack (tests/voice/e2e)
+test-voice: model
+	@$(PY) -m pytest -q tests/voice
+
+## voice-model: install the French Vosk model (vosk-model-small-fr-0.22) for speech recognition,
+## from its official address or a local zip, SHA-256 checked (offline kiosks):
+## make voice-model VOSK_ZIP=/path/to/vosk-model-small-fr-0.22.zip
+voice-model: setup
+	@$(PY) -m scripts.voice_model $(VOICE_MODEL_ARGS)
 
 ## test-scale: the lock and tracker stores on Redis and PostgreSQL, then two real Rasa processes
 ## sharing them: 50 interleaved conversations in order, and one process killed (docs/scaling.md)

@@ -162,7 +162,12 @@ def purge_conversations(tracker_db_url: str, cutoff: datetime) -> int:
 
 def forget_conversation(settings: Settings, sender_id: str) -> int:
     """Delete every event of one conversation from the tracker store; return how many."""
-    with _engine(settings.tracker_db_url) as engine:
+    return forget_conversation_at(settings.tracker_db_url, sender_id)
+
+
+def forget_conversation_at(tracker_db_url: str, sender_id: str) -> int:
+    """The same, for a process without the API's settings (the voice gateway)."""
+    with _engine(tracker_db_url) as engine:
         if engine is None:
             return 0
         with engine.begin() as connection:

@@ -22,6 +22,8 @@ SECRET_KEYS = (
     "GUICHET_RASA_TOKEN",
     # Encrypts what the conversation store must keep for a while (the request number).
     "GUICHET_TRACKER_KEY",
+    # The voice gateway's token to Rasa's voice channel (assistant/voice_channel.py).
+    "GUICHET_VOICE_TOKEN",
 )
 PLAIN_DEFAULTS = {"GUICHET_ENV": "development"}
 

@@ -52,14 +52,21 @@ class Ports:
     actions: int = 5055
     rasa: int = 5005
     more_rasa: tuple[int, ...] = ()
+    # The voice gateway (voice/gateway.py): its HTTP/WebSocket port and its SIP port (UDP).
+    # None: no gateway (the chat-only tests).
+    voice: int | None = None
+    sip: int = 5060
 
     @property
     def all_rasa(self) -> tuple[int, ...]:
         return (self.rasa, *self.more_rasa)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, rasa_processes: int = 1) -> "Ports":
-        """Ports from GUICHET_*_PORT; the Rasa processes on consecutive ports."""
+    def from_env(
+        cls, env: dict[str, str] | None = None, rasa_processes: int = 1, voice: bool = False
+    ) -> "Ports":
+        """Ports from GUICHET_*_PORT; the Rasa processes on consecutive ports; with `voice`,
+        the voice gateway's (GUICHET_VOICE_PORT, GUICHET_VOICE_SIP_PORT)."""
         env = os.environ if env is None else env
         rasa = int(env.get("GUICHET_RASA_PORT", 5005))
         return cls(
@@ -67,6 +74,8 @@ class Ports:
             actions=int(env.get("GUICHET_ACTIONS_PORT", 5055)),
             rasa=rasa,
             more_rasa=tuple(rasa + n for n in range(1, rasa_processes)),
+            voice=int(env.get("GUICHET_VOICE_PORT", 2700)) if voice else None,
+            sip=int(env.get("GUICHET_VOICE_SIP_PORT", 5060)),
         )
 
 
@@ -147,6 +156,8 @@ class Service:
     env: dict[str, str]
     log_path: Path
     startup_seconds: float
+    # A UDP port it also needs (the voice gateway's SIP port), checked before anything starts.
+    udp_port: int | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -206,9 +217,9 @@ def tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def port_is_free(port: int) -> bool:
-    """True when nothing listens on HOST:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def port_is_free(port: int, kind: int = socket.SOCK_STREAM) -> bool:
+    """True when nothing listens on HOST:port (TCP, or UDP with kind=SOCK_DGRAM)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
@@ -313,7 +324,48 @@ def build_services(
             )
             for number, port in enumerate(ports.all_rasa, start=1)
         ),
+        *([voice_service(ports, shared, log_dir)] if ports.voice is not None else []),
     ]  # fmt: skip
+
+
+def voice_service(ports: Ports, shared: dict[str, str], log_dir: Path) -> Service:
+    """The voice gateway: the phone line (SIP, UDP) and the kiosk microphone (WebSocket).
+
+    It talks to Rasa's voice channel with GUICHET_VOICE_TOKEN; it is ready once its fixed
+    prompts are synthesized, whether Rasa is up yet or not.
+    """
+    assert ports.voice is not None
+    return Service(
+        name="voice",
+        label="Passerelle vocale (téléphone, micro)",
+        command=[str(DEV_PYTHON), "-m", "voice.gateway"],
+        port=ports.voice,
+        ready_path="/health",
+        env={
+            **shared,
+            "GUICHET_VOICE_PORT": str(ports.voice),
+            "GUICHET_VOICE_SIP_PORT": str(ports.sip),
+            "PYTHONPATH": str(ROOT),
+        },
+        log_path=log_dir / "voice.log",
+        startup_seconds=90,
+        udp_port=ports.sip,
+    )
+
+
+def voice_summary(ports: Ports) -> str:
+    """How to call the gateway, and whether it hears speech or the keypad only."""
+    try:
+        health = httpx.get(f"http://{HOST}:{ports.voice}/health", timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        health = {}
+    sip = health.get("sip") or f"sip:guichet@{HOST}:{ports.sip}"
+    speech = (
+        "reconnaissance de la parole active / speech recognition on"
+        if health.get("speech") is True
+        else "clavier seulement (pas de modèle Vosk : `make voice-model`) / keypad only"
+    )
+    return f"[run] Téléphone : appelez {sip} — {speech}"
 
 
 class Stack:
@@ -323,12 +375,17 @@ class Stack:
         self.services = services
 
     def check_ports(self) -> None:
-        taken = [s for s in self.services if not port_is_free(s.port)]
+        taken = [(s, s.port) for s in self.services if not port_is_free(s.port)]
+        taken += [
+            (s, s.udp_port)
+            for s in self.services
+            if s.udp_port is not None and not port_is_free(s.udp_port, socket.SOCK_DGRAM)
+        ]
         if taken:
             lines = [
-                f"Le port {s.port} ({s.label}) est déjà utilisé : une autre instance de Guichet "
-                f"tourne peut-être, ou un autre programme. / Port {s.port} is already in use."
-                for s in taken
+                f"Le port {port} ({s.label}) est déjà utilisé : une autre instance de Guichet "
+                f"tourne peut-être, ou un autre programme. / Port {port} is already in use."
+                for s, port in taken
             ]
             raise StackError("\n".join(lines))
 
@@ -395,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             from scripts import scaled  # it uses StackError from here
 
             env = scaled.prepare(env, report=print)
-        ports = Ports.from_env(env, Layout.from_env(env).rasa_processes)
+        ports = Ports.from_env(env, Layout.from_env(env).rasa_processes, voice=True)
         stack = Stack(build_services(ports, env))
     except StackError as error:
         print(f"[run] {error}", file=sys.stderr)
@@ -407,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         print(
             f"\n[run] Guichet est prêt. Page de discussion : http://{HOST}:{ports.api}/\n"
+            f"{voice_summary(ports)}\n"
             f"[run] Journaux : {LOG_DIR}/  —  Ctrl-C pour tout arrêter.\n",
             flush=True,
         )

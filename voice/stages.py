@@ -55,6 +55,8 @@ class BotMessage:
     text: str
     buttons: tuple[Button, ...] = ()
     expectation: Expectation = Expectation.FREE
+    # The caller asked for a slower voice ("plus lentement"): for the rest of the call.
+    slow: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,12 @@ class TextToSpeech(Protocol):
 
 
 class Dialogue(Protocol):
-    async def send(self, call: CallInfo, text: str) -> list[BotMessage]:
-        """Send what the caller said or keyed (text or a /payload) and return the answers."""
+    async def send(self, call: CallInfo, text: str, *, keyed: bool = False) -> list[BotMessage]:
+        """Send what the caller said or keyed (text or a /payload) and return the answers.
+
+        `keyed`: the digits were typed on the keypad (a number keyed outside a question of
+        the assistant starts the status check with it).
+        """
 
 
 class CallTransport(Protocol):

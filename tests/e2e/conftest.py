@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,29 +48,50 @@ class RunningStack:
         return self.workdir / "rasa_tracker.db"
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def real_stack(
+    workdir: Path, voice: bool = False, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """The services of `make run` on free ports, with the voice gateway when `voice`."""
     if not MODEL_PATH.exists():
         pytest.fail(f"no trained model at {MODEL_PATH}: run `make model` first")
-    workdir = tmp_path_factory.mktemp("stack")
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(Path.home()),
         "DATABASE_URL": f"sqlite:///{workdir / 'guichet.db'}",
         "GUICHET_ENV": "development",
         **{name: secrets.token_urlsafe(24) for name in SECRET_KEYS},
+        **(extra_env or {}),
     }
     seed = subprocess.run(
         [sys.executable, "-m", "api.seed"], env=env, capture_output=True, text=True
     )
     assert seed.returncode == 0, seed.stderr
-    ports = Ports(api=free_port(), actions=free_port(), rasa=free_port())
+    ports = Ports(
+        api=free_port(),
+        actions=free_port(),
+        rasa=free_port(),
+        voice=free_port() if voice else None,
+        sip=free_udp_port(),
+    )
     services = build_services(ports, env, log_dir=workdir / "logs", var_dir=workdir)
     try:
         with running(services):
             yield RunningStack(ports, env, workdir)
     except StackError as error:
         pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with real_stack(tmp_path_factory.mktemp("stack")) as running_stack:
+        yield running_stack
 
 
 @pytest.fixture(scope="session")
