@@ -122,6 +122,11 @@ class PhoneCall:
         await self._ended.wait()
 
     @property
+    def rtp_port(self) -> int:
+        """Our RTP port for this call (the one in our SDP answer)."""
+        return self._media.local_port
+
+    @property
     def dropped_packets(self) -> int:
         """RTP packets refused (wrong address, flood, unparseable): for tests and logs."""
         return self._media.dropped_packets
