@@ -97,10 +97,10 @@ class PhoneCall:
         self._ended = asyncio.Event()
 
     def audio_in(self) -> AsyncIterator[bytes]:
-        return self._media.frames()
+        return self._media.audio_in()
 
     def keys_in(self) -> AsyncIterator[Key]:
-        return self._media.keys()
+        return self._media.keys_in()
 
     async def play(self, pcm: bytes) -> None:
         if not self.ended:

@@ -169,7 +169,7 @@ _END = object()
 
 
 class RtpMedia:
-    """One call's RTP stream: `frames()` and `keys()` in, `play()` out, `close()` at the end."""
+    """One call's RTP stream: `audio_in()` and `keys_in()`, `play()`, then `close()`."""
 
     def __init__(self, session: _GuardedSession, codec: G711Codec) -> None:
         self._session = session
@@ -229,12 +229,12 @@ class RtpMedia:
     def _on_key(self, digit: str) -> None:
         self._keys.put(Key(digit))
 
-    async def frames(self) -> AsyncIterator[bytes]:
+    async def audio_in(self) -> AsyncIterator[bytes]:
         async for frame in self._frames:
             assert isinstance(frame, bytes)
             yield frame
 
-    async def keys(self) -> AsyncIterator[Key]:
+    async def keys_in(self) -> AsyncIterator[Key]:
         async for key in self._keys:
             assert isinstance(key, Key)
             yield key
