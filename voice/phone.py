@@ -32,8 +32,10 @@ A `PhoneCall` implements `voice.stages.CallTransport`:
 The line answers at once (or after `ring_seconds` of 180 Ringing). It refuses an offer with
 no PCMU/PCMA with 488, more than `max_calls` calls with 486, answers OPTIONS with 200 and a
 CANCEL before the answer with 487 (aiosipua), answers a request it cannot parse with 400 or
-ignores it, and hears RTP only from the address in the caller's SDP, at a bounded rate
-(voice/rtp_media.py). Nothing is recorded. The caller's number is never logged.
+ignores it, and hears RTP only on the port in the caller's SDP (from the SDP's host or the
+caller's SIP host), at a bounded rate (voice/rtp_media.py). A caller behind a NAT that
+rewrites ports is not heard: the line is meant for a trunk or a local network. Nothing is
+recorded. The caller's number is never logged.
 """
 
 from __future__ import annotations
@@ -294,6 +296,7 @@ class PhoneLine:
             payload_type=choice.payload_type,
             dtmf_payload_type=choice.dtmf_payload_type,
             ports=self._ports,
+            signalling_host=incoming.source_addr[0],
         )
         try:
             answer, _ = negotiate_sdp(

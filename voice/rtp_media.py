@@ -7,9 +7,9 @@ tick advances the RTP timestamp, so pauses between prompts are silence on the wi
 module fills its gaps, without patching it:
 
 - it accepts packets from any address and at any rate, and a foreign SSRC resets its jitter
-  buffer: here only the address the caller's SDP named is heard, at most `MAX_PACKET_RATE`
-  packets a second, and only the negotiated payload types (G.711, telephone-event, comfort
-  noise);
+  buffer: here only the port the caller's SDP named is heard (from the SDP's host or the
+  caller's SIP host), at most `MAX_PACKET_RATE` packets a second, and only the negotiated
+  payload types (G.711, telephone-event, comfort noise);
 - its telephone-event receiver waits for the end packet; voice/dtmf.py reports a key on the
   first packet of the event instead;
 - it works at 8 kHz: audio is resampled to and from the gateway's 16 kHz PCM here, with the
@@ -98,15 +98,22 @@ class _GuardedSession(RTPSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.on_key: Callable[[str], None] | None = None
+        self.signalling_host = ""
         self.gate = PacketGate()
         self.decoder = TelephoneEventDecoder()
         self.dropped = 0
 
     def _admit(self, addr: tuple[str, int], *, rtcp: bool) -> bool:
-        # The peer the SDP named (aiortp keeps it, it never latches: symmetric_rtp is off).
-        # RTCP comes from any port of that host: peers differ on which one they use.
+        # The peer the SDP named (aiortp keeps it in _remote_addr and never moves it:
+        # symmetric_rtp is off). A caller with several interfaces may name one address in its
+        # SDP and send from another: its signalling address is heard too, on the SDP's port
+        # (symmetric RTP, RFC 4961). RTCP comes from any port of those hosts: peers differ.
         expected = self._remote_addr
-        if expected is None or addr[0] != expected[0] or (not rtcp and addr[1] != expected[1]):
+        if (
+            expected is None
+            or addr[0] not in (expected[0], self.signalling_host)
+            or (not rtcp and addr[1] != expected[1])
+        ):
             self.dropped += 1
             return False
         if not self.gate.admit():
@@ -192,6 +199,7 @@ class RtpMedia:
         payload_type: int,
         dtmf_payload_type: int | None,
         ports: PortAllocator,
+        signalling_host: str = "",
     ) -> RtpMedia:
         session = await _GuardedSession.create(
             local_addr=(local_host, 0),
@@ -204,6 +212,7 @@ class RtpMedia:
             paced=True,
             port_allocator=ports,
         )
+        session.signalling_host = signalling_host or remote_addr[0]
         return cls(session, codec)
 
     @property
