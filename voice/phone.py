@@ -29,13 +29,15 @@ A `PhoneCall` implements `voice.stages.CallTransport`:
 - `hang_up()`: sends BYE (idempotent). `ended` / `wait_ended()` tell when the call is over,
   whichever side hung up.
 
-The line answers at once (or after `ring_seconds` of 180 Ringing). It refuses an offer with
-no PCMU/PCMA with 488, more than `max_calls` calls with 486, answers OPTIONS with 200 and a
-CANCEL before the answer with 487 (aiosipua), answers a request it cannot parse with 400 or
-ignores it, and hears RTP only on the port in the caller's SDP (from the SDP's host or the
-caller's SIP host), at a bounded rate (voice/rtp_media.py). A caller behind a NAT that
-rewrites ports is not heard: the line is meant for a trunk or a local network. Nothing is
-recorded. The caller's number is never logged.
+The line answers at once (or after `ring_seconds` of 180 Ringing), and hangs up a call
+whose caller has sent no RTP for `rtp_timeout` seconds (a caller gone without a BYE). It
+refuses an offer with no PCMU/PCMA with 488, more than `max_calls` calls with 486; answers
+OPTIONS with 200, a CANCEL before the answer with 487 (aiosipua), a request it cannot parse
+with 400 (or ignores it when it cannot even answer). It hears RTP only on the port in the
+caller's SDP (from the SDP's host or the caller's SIP host), at a bounded rate
+(voice/rtp_media.py): a caller behind a NAT that rewrites ports is not heard, the line is
+meant for a trunk or a local network. Nothing is recorded. The caller's number is never
+logged.
 """
 
 from __future__ import annotations
@@ -193,6 +195,7 @@ class PhoneLine:
         rtp_ports: tuple[int, int] = DEFAULT_RTP_PORTS,
         max_calls: int = 50,
         ring_seconds: float = 0.0,
+        rtp_timeout: float = 60.0,
         user_agent: str = "Guichet",
     ) -> None:
         self.host = host
@@ -201,6 +204,7 @@ class PhoneLine:
         self._ports = PortAllocator(rtp_ports)
         self._max_calls = max_calls
         self._ring_seconds = ring_seconds
+        self._rtp_timeout = rtp_timeout
         self._user_agent = user_agent
         self._uas: _GuardedUAS | None = None
         self._answering: dict[str, asyncio.Task[None]] = {}
@@ -289,15 +293,22 @@ class PhoneLine:
         if self._ring_seconds > 0:
             incoming.ringing()
             await asyncio.sleep(self._ring_seconds)
-        media = await RtpMedia.open(
-            local_host=self.host,
-            remote_addr=choice.remote_addr,
-            codec=G711Codec(choice.codec),
-            payload_type=choice.payload_type,
-            dtmf_payload_type=choice.dtmf_payload_type,
-            ports=self._ports,
-            signalling_host=incoming.source_addr[0],
+        opening = asyncio.ensure_future(
+            RtpMedia.open(
+                local_host=self.host,
+                remote_addr=choice.remote_addr,
+                codec=G711Codec(choice.codec),
+                payload_type=choice.payload_type,
+                dtmf_payload_type=choice.dtmf_payload_type,
+                ports=self._ports,
+                signalling_host=incoming.source_addr[0],
+            )
         )
+        try:
+            media = await asyncio.shield(opening)
+        except asyncio.CancelledError:  # CANCEL while the ports were being bound
+            opening.add_done_callback(self._close_orphan_media)
+            raise
         try:
             answer, _ = negotiate_sdp(
                 incoming.sdp_offer,  # type: ignore[arg-type] (choose_media checked it)
@@ -320,6 +331,7 @@ class PhoneLine:
             choice.codec,
             choice.dtmf_payload_type,
         )
+        self._spawn(self._watch(call))
         if self._on_call is None:
             self._new_calls.put_nowait(call)
         else:
@@ -336,16 +348,36 @@ class PhoneLine:
         finally:
             await call.hang_up()
 
+    async def _watch(self, call: PhoneCall) -> None:
+        """Hang up a call whose caller vanished without a BYE (no RTP for `rtp_timeout`)."""
+        while not call.ended:
+            await asyncio.sleep(min(5.0, self._rtp_timeout / 4))
+            if not call.ended and call._media.silent_for > self._rtp_timeout:
+                logger.warning(
+                    "Call %s: no RTP for %.0f s, hanging up", call.info.call_id, self._rtp_timeout
+                )
+                await call.hang_up()
+
     def _on_bye(self, incoming: IncomingCall, _request: SipRequest) -> None:
         call = self._calls.get(incoming.call_id)
         if call is not None:
             self._spawn(call._finish("the caller hung up"))
 
     def _on_cancel(self, request: SipRequest, _addr: tuple[str, int]) -> None:
-        task = self._answering.get(request.call_id or "")
+        sip_id = request.call_id or ""
+        task = self._answering.get(sip_id)
         if task is not None:
             task.cancel()
             logger.info("Call cancelled by the caller before the answer (487)")
+        call = self._calls.get(sip_id)
+        if call is not None and self._uas is not None:
+            # A CANCEL that crossed our 200 OK has no effect (RFC 3261 §9.2), but aiosipua
+            # forgets the call anyway: keep it known, so that the caller's BYE still ends it.
+            self._uas._calls[sip_id] = call._incoming
+
+    def _close_orphan_media(self, opening: asyncio.Future[RtpMedia]) -> None:
+        if not opening.cancelled() and opening.exception() is None:
+            self._spawn(opening.result().close())
 
     def _on_ack_timeout(self, incoming: IncomingCall) -> None:
         call = self._calls.get(incoming.call_id)

@@ -99,6 +99,7 @@ class _GuardedSession(RTPSession):
         super().__init__(*args, **kwargs)
         self.on_key: Callable[[str], None] | None = None
         self.signalling_host = ""
+        self.last_heard = time.monotonic()
         self.gate = PacketGate()
         self.decoder = TelephoneEventDecoder()
         self.dropped = 0
@@ -119,6 +120,7 @@ class _GuardedSession(RTPSession):
         if not self.gate.admit():
             self.dropped += 1
             return False
+        self.last_heard = time.monotonic()
         return True
 
     def _handle_rtp(self, data: bytes, addr: tuple[str, int]) -> None:
@@ -224,6 +226,11 @@ class RtpMedia:
     @property
     def dropped_packets(self) -> int:
         return self._session.dropped
+
+    @property
+    def silent_for(self) -> float:
+        """Seconds since the caller's last packet (or since the call was answered)."""
+        return time.monotonic() - self._session.last_heard
 
     @property
     def packets_sent(self) -> int:

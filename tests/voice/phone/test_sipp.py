@@ -242,3 +242,40 @@ def test_rtp_flood_from_another_address_does_not_break_calls(tmp_path: Path) -> 
     assert app.keys == ["2611#", "2611#"]  # no "9" from the flood, on either call
     assert sent and sent[0] > 5000
     assert flooded[0].dropped_packets > 1000
+
+
+def test_a_caller_gone_silent_is_hung_up(tmp_path: Path) -> None:
+    app = KeyCollector()
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with PhoneLine(HOST, free_udp_port(), on_call=app, rtp_timeout=1.0) as line:
+            start = time.monotonic()
+            result = await run_sipp("silent_caller.xml", line.port, tmp_path)
+            return result, time.monotonic() - start
+
+    result, took = run(main())
+    assert result.ok, result.output
+    assert app.keys == [""] and app.calls[0].ended  # keys_in() ended with the call
+    assert took < 4
+
+
+def test_calls_can_be_taken_from_an_iterator(tmp_path: Path) -> None:
+    app = KeyCollector()
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with PhoneLine(HOST, free_udp_port()) as line:
+
+            async def take() -> None:
+                async for call in line.calls():
+                    await app(call)
+                    await call.hang_up()
+                    return
+
+            result, _ = await asyncio.gather(
+                run_sipp("dtmf_pcmu_pt96.xml", line.port, tmp_path), take()
+            )
+            return result
+
+    result = run(main())
+    assert result.ok, result.output
+    assert app.keys == ["2611#"]
