@@ -170,8 +170,11 @@ class _GuardedUAS(SipUAS):
     def _handle_request(self, request: SipRequest, addr: tuple[str, int]) -> None:
         try:
             super()._handle_request(request, addr)
-        except Exception as exc:  # (anything a hostile datagram can provoke)
-            logger.warning("Malformed %s from %s refused: %s", request.method, addr[0], exc)
+        except Exception as exc:  # anything a hostile datagram can provoke
+            # The exception's type only: its text may quote a header, hence a phone number.
+            logger.warning(
+                "Malformed %s from %s refused (%s)", request.method, addr[0], type(exc).__name__
+            )
             with contextlib.suppress(Exception):
                 self._send_error(request, 400, "Bad Request")
 

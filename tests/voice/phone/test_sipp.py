@@ -279,3 +279,16 @@ def test_calls_can_be_taken_from_an_iterator(tmp_path: Path) -> None:
     result = run(main())
     assert result.ok, result.output
     assert app.keys == ["2611#"]
+
+
+def test_calls_beyond_max_calls_are_refused_busy(tmp_path: Path) -> None:
+    app = KeyCollector()
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with PhoneLine(HOST, free_udp_port(), on_call=app, max_calls=1) as line:
+            return await run_sipp("dtmf_pcmu_pt96.xml", line.port, tmp_path, calls=2, timeout=8)
+
+    result = run(main())
+    assert not result.ok  # SIPp expected a 200 for its second call
+    assert "486 Busy Here" in result.output
+    assert app.keys == ["2611#"]
