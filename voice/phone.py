@@ -139,6 +139,7 @@ class PhoneCall:
         if self.ended:
             return
         self._ended.set()
+        self._incoming._stop_retransmissions()  # a 200 OK still awaiting its ACK
         self._line._forget(self)
         await self._media.close()
         logger.info("Call %s ended: %s", self.info.call_id, why)
@@ -199,9 +200,11 @@ class PhoneLine:
         max_calls: int = 50,
         ring_seconds: float = 0.0,
         rtp_timeout: float = 60.0,
+        advertise: str | None = None,
         user_agent: str = "Guichet",
     ) -> None:
         self.host = host
+        self._advertise = advertise
         self.port = port
         self._on_call = on_call
         self._ports = PortAllocator(rtp_ports)
@@ -222,6 +225,8 @@ class PhoneLine:
     async def start(self) -> None:
         transport = _UdpTransport(local_addr=(self.host, self.port))
         uas = _GuardedUAS(transport, user_agent=self._user_agent)
+        if self._advertise:
+            uas.advertised_addr = (self._advertise, self.port)
         uas.on_invite = self._on_invite
         uas.on_bye = self._on_bye
         uas.on_cancel = self._on_cancel
@@ -233,6 +238,8 @@ class PhoneLine:
         assert udp is not None
         self.port = udp.get_extra_info("sockname")[1]
         transport.local_addr = (self.host, self.port)  # what Via/Contact advertise
+        if self._advertise:
+            uas.advertised_addr = (self._advertise, self.port)
         self._uas = uas
         logger.info("Phone line listening on sip:guichet@%s:%d (UDP)", self.host, self.port)
 
@@ -406,7 +413,9 @@ class PhoneLine:
         task.add_done_callback(self._handlers.discard)
 
     def _sdp_host(self, peer_host: str) -> str:
-        """The address to put in our SDP: the bound one, or the one that reaches the peer."""
+        """The address for our SDP: `advertise`, the bound one, or the one reaching the peer."""
+        if self._advertise:
+            return self._advertise
         if self.host not in ("0.0.0.0", "::", ""):
             return self.host
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:

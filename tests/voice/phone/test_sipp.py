@@ -292,3 +292,15 @@ def test_calls_beyond_max_calls_are_refused_busy(tmp_path: Path) -> None:
     assert not result.ok  # SIPp expected a 200 for its second call
     assert "486 Busy Here" in result.output
     assert app.keys == ["2611#"]
+
+
+def test_listening_on_all_interfaces(tmp_path: Path) -> None:
+    app = KeyCollector()
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with PhoneLine("0.0.0.0", free_udp_port(), on_call=app) as line:
+            return await run_sipp("dtmf_pcmu_pt96.xml", line.port, tmp_path)
+
+    result = run(main())
+    assert result.ok, result.output
+    assert app.keys == ["2611#"]
