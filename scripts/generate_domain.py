@@ -187,7 +187,9 @@ def procedure_responses(procedures: list[dict], templates: dict) -> dict:
 def condition_responses(conditions: dict, templates: dict) -> dict:
     """The question of each condition that is asked (not read from a document's answer)."""
     return {
-        ask_condition(condition): question_responses(info["question"], templates)
+        ask_condition(condition): question_responses(
+            info["question"], templates, info["question_simple"]
+        )
         for condition, info in conditions.items()
         if info.get("question")
     }

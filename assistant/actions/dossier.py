@@ -45,8 +45,10 @@ NOT_FOUND = "dossier_introuvable"
 INVALID_NUMBERS_BEFORE_HELP = 2
 DISPLAY_DATE = "%d/%m/%Y"
 MIN_NUMERO_DIGITS = 6
-# "non", "je sais pas" to the number question: no number at hand.
-NO_NUMBER_INTENTS = frozenset({"deny", "dont_know"})
+# "non", "je sais pas" to the number or date question: nothing at hand.
+NOT_AT_HAND_INTENTS = frozenset({"deny", "dont_know"})
+# What the validation says when the form must end without a lookup.
+FORM_ENDING_RESPONSES = frozenset({"utter_where_is_request_number", "utter_where_is_birth_date"})
 
 
 class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
@@ -54,8 +56,9 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
 
     A date with a two-digit year is confirmed first (date_naissance_confirmee, asked only
     then); a date given with the number ("dossier 2611000002, né le 4 juillet 1961") is taken
-    with it; after INVALID_NUMBERS_BEFORE_HELP numbers that cannot be one, the form ends
-    with where to find the number and the other routes instead of asking again.
+    with it; after INVALID_NUMBERS_BEFORE_HELP numbers that cannot be one, or "je sais pas",
+    the form ends with where to find the number (or the date) and the other routes instead
+    of asking again.
     """
 
     def name(self) -> str:
@@ -68,7 +71,7 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if gave_up_on_number(dispatcher):
+        if gave_up(dispatcher):
             return []
         if tracker.get_slot(PROPOSED_DATE) and not tracker.get_slot("date_naissance"):
             return ["numero_dossier", CONFIRMED, "date_naissance"]
@@ -82,11 +85,8 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
             return {"numero_dossier": None}
         numero = normalise_numero(str(value)) if value else None
         if numero is None:
-            said_no = latest_intent(tracker) in NO_NUMBER_INTENTS and not any(
-                char.isdigit() for char in str(value)
-            )
             tries = invalid_numbers_in_this_form(tracker) + 1
-            if said_no or tries >= INVALID_NUMBERS_BEFORE_HELP:
+            if said_they_do_not_have_it(tracker, value) or tries >= INVALID_NUMBERS_BEFORE_HELP:
                 # "non je l'ai pas": where to find it, and the other routes; no more asking.
                 dispatcher.utter_message(response="utter_where_is_request_number")
             else:
@@ -104,7 +104,10 @@ class ValidateDossierStatusForm(ValidatesItsOwnSlots, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         reading = read_birth_date(str(value), date.today()) if value else None
-        if reading is None or reading.kind is BirthDateKind.NONE:
+        if said_they_do_not_have_it(tracker, value):
+            # "je sais pas": whose date it is, where it is written, a person; no more asking.
+            dispatcher.utter_message(response="utter_where_is_birth_date")
+        elif reading is None or reading.kind is BirthDateKind.NONE:
             dispatcher.utter_message(response="utter_invalid_date_naissance")
         elif reading.kind is BirthDateKind.CENTURY_UNKNOWN:
             dispatcher.utter_message(response="utter_birth_year_in_full")
@@ -151,16 +154,20 @@ def text_without_the_number(tracker: Tracker) -> str:
     return text if spans else ""
 
 
+def said_they_do_not_have_it(tracker: Tracker, value: Any) -> bool:
+    """ "non", "je sais pas" (and no digit) to the number or the date: nothing at hand."""
+    return latest_intent(tracker) in NOT_AT_HAND_INTENTS and not any(
+        char.isdigit() for char in str(value)
+    )
+
+
 def latest_intent(tracker: Tracker) -> str | None:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
-def gave_up_on_number(dispatcher: CollectingDispatcher) -> bool:
-    """Whether this validation said where to find the number: the form then ends."""
-    return any(
-        message.get("response") == "utter_where_is_request_number"
-        for message in dispatcher.messages
-    )
+def gave_up(dispatcher: CollectingDispatcher) -> bool:
+    """Whether this validation said where to find the number or the date: the form ends."""
+    return any(message.get("response") in FORM_ENDING_RESPONSES for message in dispatcher.messages)
 
 
 def invalid_numbers_in_this_form(tracker: Tracker) -> int:

@@ -6,7 +6,9 @@ the same features by TF-IDF before a linear SVM did better (docs/nlu-model.md). 
 are calibrated so that FallbackClassifier's threshold keeps its meaning.
 """
 
+import hashlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -63,6 +65,16 @@ class TfidfSvmIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The code of this package: Rasa's training cache keys a component by its config and
+        inputs only, so without it a change of the classifier's code would not retrain it."""
+        digest = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
 
     @classmethod
     def create(

@@ -197,6 +197,39 @@ def test_no_to_the_number_question_says_where_to_find_it(
     assert slots == {"numero_dossier": None, "requested_slot": None}
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("je sais pas", "dont_know"), ("je la connais pas sa date", "dont_know"), ("non", "deny")],
+)
+def test_no_date_at_hand_says_whose_and_where_and_ends_the_form(
+    domain: dict, text: str, intent: str
+) -> None:
+    slots, said = form_turn(
+        domain,
+        {"date_naissance": text},
+        slots={"numero_dossier": "2611000002"},
+        text=text,
+        intent={"name": intent, "confidence": 0.8},
+    )
+    assert said == ["utter_where_is_birth_date"]
+    # The form ends without a lookup; the number is kept for "J'ai la date".
+    assert slots["requested_slot"] is None
+    assert slots["date_naissance"] is None
+    assert "numero_dossier" not in slots or slots["numero_dossier"] == "2611000002"
+
+
+def test_a_date_with_a_doubtful_intent_is_still_read(domain: dict) -> None:
+    slots, said = form_turn(
+        domain,
+        {"date_naissance": "je sais pas, le 04/07/1961 je crois"},
+        slots={"numero_dossier": "2611000002"},
+        text="je sais pas, le 04/07/1961 je crois",
+        intent={"name": "dont_know", "confidence": 0.6},
+    )
+    assert said == []
+    assert slots["date_naissance"] == "1961-07-04"
+
+
 def test_a_new_form_counts_wrong_numbers_afresh(domain: dict) -> None:
     _, said = form_turn(
         domain,

@@ -11,9 +11,13 @@ from tests.actions.conftest import make_tracker, sent
 
 SIMPLE = [{"type": "slot", "name": "simple_mode", "value": True}]
 # The answers a person may not understand first: the status, the status form's questions,
-# "not found", and the check's questions about a document. Each has a variation for
+# "not found", and the check's questions (documents and conditions). Each has a variation for
 # simple_mode.
-MUST_HAVE_A_SIMPLE_VARIANT_PREFIXES = ("utter_status_", "utter_ask_checklist_form_piece_")
+MUST_HAVE_A_SIMPLE_VARIANT_PREFIXES = (
+    "utter_status_",
+    "utter_ask_checklist_form_piece_",
+    "utter_ask_checklist_form_condition_",
+)
 MUST_HAVE_A_SIMPLE_VARIANT = (
     "utter_ask_dossier_status_form_numero_dossier",
     "utter_ask_dossier_status_form_date_naissance",

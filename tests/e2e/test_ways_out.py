@@ -153,3 +153,41 @@ def test_a_number_and_a_date_in_the_first_message(person: Person) -> None:
     said = text(person.say("où en est mon dossier 2611000011 je suis née le 10/10/51"))
     assert "10/10/1951, c'est bien ça ?" in said
     assert "incomplète" in text(person.say("Oui"))
+
+
+# --- No date at hand, time to look for the number, simpler check questions.
+
+
+def test_no_date_of_birth_at_hand_says_whose_then_the_date_alone(person: Person) -> None:
+    person.say("où en est mon dossier")
+    person.say("2611000002")
+    said, buttons = titles(person, "je sais pas")
+    assert "carte d'identité" in said
+    assert "Je n'ai pas compris cette date" not in said
+    assert buttons == ["J'ai la date", "Parler à quelqu'un", "Autre chose"]
+    # "J'ai la date": only the date is asked, the number kept.
+    said = text(person.say("/check_status"))
+    assert "date de naissance" in said and "numéro" not in said
+    assert "justificatif de domicile" in text(person.say("04/07/1961"))
+
+
+def test_time_to_look_for_the_number_then_giving_it(person: Person) -> None:
+    person.say("bonjour je voudrai savoir ou en est mon dossier")
+    said = text(person.say("attendez je cherche le papier"))
+    assert "prenez votre temps" in said
+    assert "ne semble pas complet" not in said
+    assert "date de naissance" in text(person.say("2611000002"))
+
+
+def test_back_with_the_number_after_being_told_where_it_is(person: Person) -> None:
+    person.say("j'ai pas mon numéro de demande")
+    assert "numéro de votre demande" in text(person.say("c'est bon je l'ai trouvé"))
+
+
+def test_simpler_during_the_check_asks_the_question_in_plainer_words(person: Person) -> None:
+    person.say("je veux vérifier ma demande de changement d'adresse carte grise")
+    person.say("oui")  # the proof of address is recent
+    said = text(person.say("plus simple"))
+    assert "Habitez-vous chez quelqu'un d'autre ?" in said
+    said = text(person.say("oui"))
+    assert "La personne qui vous loge a-t-elle signé une attestation ?" in said

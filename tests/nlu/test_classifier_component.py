@@ -41,3 +41,16 @@ def test_a_message_without_features_gets_no_intent_and_the_others_are_classified
     assert empty.get(INTENT) == {"name": None, "confidence": 0.0}
     assert empty.get("intent_ranking") == []
     assert greeting.get(INTENT)["name"] == "greet"
+
+
+def test_a_change_of_the_classifier_code_changes_its_training_fingerprint(tmp_path, monkeypatch):
+    """Rasa's training cache keys a component by config and inputs: the code must count too."""
+    from assistant.nlu import tfidf_svm_classifier as module
+
+    package = tmp_path / "nlu"
+    package.mkdir()
+    (package / "tfidf_svm.py").write_text("A = 1\n")
+    monkeypatch.setattr(module, "__file__", str(package / "tfidf_svm_classifier.py"))
+    before = module.TfidfSvmIntentClassifier.fingerprint_addon({})
+    (package / "tfidf_svm.py").write_text("A = 2\n")
+    assert module.TfidfSvmIntentClassifier.fingerprint_addon({}) != before
