@@ -52,6 +52,7 @@ from typing import Any
 
 from aiortp import PortAllocator
 from aiosipua import (
+    DialogState,
     IncomingCall,
     SipRequest,
     SipResponse,
@@ -297,23 +298,13 @@ class PhoneLine:
             return
         task = asyncio.get_running_loop().create_task(self._answer(incoming, choice))
         self._answering[sip_id] = task
-        task.add_done_callback(lambda _t: self._answering.pop(sip_id, None))
+        task.add_done_callback(lambda t: self._answer_done(t, incoming))
 
     async def _answer(self, incoming: IncomingCall, choice: MediaChoice) -> None:
         if self._ring_seconds > 0:
             incoming.ringing()
             await asyncio.sleep(self._ring_seconds)
-        opening = asyncio.ensure_future(
-            RtpMedia.open(
-                local_host=self.host,
-                remote_addr=choice.remote_addr,
-                codec=G711Codec(choice.codec),
-                payload_type=choice.payload_type,
-                dtmf_payload_type=choice.dtmf_payload_type,
-                ports=self._ports,
-                signalling_host=incoming.source_addr[0],
-            )
-        )
+        opening = asyncio.ensure_future(self._open_media(incoming, choice))
         try:
             media = await asyncio.shield(opening)
         except asyncio.CancelledError:  # CANCEL while the ports were being bound
@@ -348,6 +339,34 @@ class PhoneLine:
             handler = asyncio.get_running_loop().create_task(self._run_handler(call))
             self._handlers.add(handler)
             handler.add_done_callback(self._handlers.discard)
+
+    async def _open_media(self, incoming: IncomingCall, choice: MediaChoice) -> RtpMedia:
+        """Bind an RTP/RTCP port pair; another process may take a pair the allocator saw
+        free, so try a few."""
+        for attempt in range(3):
+            try:
+                return await RtpMedia.open(
+                    local_host=self.host,
+                    remote_addr=choice.remote_addr,
+                    codec=G711Codec(choice.codec),
+                    payload_type=choice.payload_type,
+                    dtmf_payload_type=choice.dtmf_payload_type,
+                    ports=self._ports,
+                    signalling_host=incoming.source_addr[0],
+                )
+            except OSError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _answer_done(self, task: asyncio.Task[None], incoming: IncomingCall) -> None:
+        """Never leave a caller without a final answer: 503 if answering failed."""
+        self._answering.pop(incoming.call_id, None)
+        if task.cancelled() or task.exception() is None:
+            return
+        logger.error("Call could not be answered (503)", exc_info=task.exception())
+        if not incoming._answered and incoming.dialog.state != DialogState.TERMINATED:
+            incoming.reject(503, "Service Unavailable")
 
     async def _run_handler(self, call: PhoneCall) -> None:
         assert self._on_call is not None

@@ -13,6 +13,7 @@ from aiosipua import parse_sdp
 
 from tests.voice.phone.peers import HOST, rms, tone
 from voice.dtmf import TelephoneEventDecoder
+from voice.phone import PhoneLine
 from voice.rtp_media import G711Codec, PacketGate, RtpMedia
 from voice.sip_offer import choose_media, mask_caller
 from voice.stages import FRAME_BYTES, Key
@@ -217,3 +218,32 @@ def test_media_hears_only_the_negotiated_peer_and_payload_types() -> None:
     assert 20 <= len(frames) <= 25  # 16 kHz frames of the peer's 25 packets (resampler delay)
     assert all(len(f) == FRAME_BYTES for f in frames)
     assert rms(b"".join(frames[5:])) > 1000
+
+
+def test_a_call_that_cannot_get_rtp_ports_is_refused_503_not_left_ringing() -> None:
+    async def main() -> list[bytes]:
+        with udp_peer() as caller, udp_peer() as busy:
+            port = busy.getsockname()[1]  # the only RTP port the line may use is taken
+            async with PhoneLine(HOST, 0, rtp_ports=(port, port + 1)) as line:
+                me = caller.getsockname()
+                sdp = (
+                    f"v=0\r\no=- 1 1 IN IP4 {HOST}\r\ns=-\r\nc=IN IP4 {HOST}\r\nt=0 0\r\n"
+                    f"m=audio {me[1]} RTP/AVP 0\r\n"
+                )
+                invite = (
+                    f"INVITE sip:guichet@{HOST}:{line.port} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP {HOST}:{me[1]};branch=z9hG4bKnoports;rport\r\n"
+                    f"From: <sip:0612345678@{HOST}>;tag=a\r\nTo: <sip:guichet@{HOST}>\r\n"
+                    "Call-ID: noports-1\r\nCSeq: 1 INVITE\r\n"
+                    f"Contact: <sip:caller@{HOST}:{me[1]}>\r\n"
+                    f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}"
+                )
+                caller.sendto(invite.encode(), (HOST, line.port))
+                loop = asyncio.get_running_loop()
+                answers = []
+                while not answers or answers[-1].startswith(b"SIP/2.0 1"):
+                    answers.append(await asyncio.wait_for(loop.sock_recv(caller, 4096), 3))
+                return answers
+
+    answers = asyncio.run(main())
+    assert answers[-1].startswith(b"SIP/2.0 503"), answers
