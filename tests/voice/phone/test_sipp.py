@@ -304,3 +304,15 @@ def test_listening_on_all_interfaces(tmp_path: Path) -> None:
     result = run(main())
     assert result.ok, result.output
     assert app.keys == ["2611#"]
+
+
+def test_a_reinvite_keeps_the_call_going(tmp_path: Path) -> None:
+    app = KeyCollector()
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with PhoneLine(HOST, free_udp_port(), on_call=app) as line:
+            return await run_sipp("reinvite.xml", line.port, tmp_path)
+
+    result = run(main())
+    assert result.ok, result.output
+    assert app.keys == ["2611#"]
