@@ -25,7 +25,8 @@ A `PhoneCall` implements `voice.stages.CallTransport`:
   caller offered); ends when the call ends.
 - `play(pcm)`: sends 16 kHz PCM as 8 kHz G.711 in 20 ms RTP packets on a monotonic media
   clock and returns when the last packet has gone. Cancel the task awaiting it to barge in:
-  the audio stops at once. Returns at once once the call has ended.
+  the audio stops at once. Returns at once once the call has ended. Two prompts played at
+  the same time play one after the other.
 - `hang_up()`: sends BYE (idempotent). `ended` / `wait_ended()` tell when the call is over,
   whichever side hung up.
 

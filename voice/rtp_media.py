@@ -187,6 +187,7 @@ class RtpMedia:
         self._pending = bytearray()
         self._frames = _FrameQueue(AUDIO_QUEUE_FRAMES)
         self._keys = _FrameQueue(64)
+        self._playing = asyncio.Lock()
         self._closed = False
         session.on_audio = self._on_audio
         session.on_key = self._on_key
@@ -261,6 +262,10 @@ class RtpMedia:
         Cancelling the task that awaits this drops whatever is still queued: the caller
         hears the prompt stop within one packet (barge-in).
         """
+        async with self._playing:  # one prompt at a time: a second one waits its turn
+            await self._play(pcm)
+
+    async def _play(self, pcm: bytes) -> None:
         if self._closed or not pcm:
             return
         downsampler = audio.Resampler(PCM_RATE, G711_RATE)

@@ -247,3 +247,24 @@ def test_a_call_that_cannot_get_rtp_ports_is_refused_503_not_left_ringing() -> N
 
     answers = asyncio.run(main())
     assert answers[-1].startswith(b"SIP/2.0 503"), answers
+
+
+def test_prompts_play_one_after_the_other_and_barge_in_stops_only_the_current_one() -> None:
+    async def main():  # type: ignore[no-untyped-def]
+        with udp_peer() as peer:
+            media = await open_media(peer)
+            start = time.monotonic()
+            receiving = asyncio.create_task(receive(peer, start + 1.5))
+            first = asyncio.create_task(media.play(tone(1.0)))
+            second = asyncio.create_task(media.play(tone(0.5, freq=500)))
+            await asyncio.sleep(0.3)
+            first.cancel()
+            await second
+            took = time.monotonic() - start
+            got = await receiving
+            await media.close()
+            return took, got
+
+    took, got = asyncio.run(main())
+    assert 0.75 < took < 0.95  # 0.3 s of the first, then all of the second
+    assert 38 <= len(got) <= 42
