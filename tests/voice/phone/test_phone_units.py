@@ -269,3 +269,25 @@ def test_prompts_play_one_after_the_other_and_barge_in_stops_only_the_current_on
     took, got = asyncio.run(main())
     assert 0.75 < took < 1.2  # 0.3 s of the first, then all of the second
     assert 37 <= len(got) <= 43
+
+
+def test_a_flood_from_the_callers_own_address_is_cut_to_a_sane_rate() -> None:
+    async def main():  # type: ignore[no-untyped-def]
+        with udp_peer() as peer:
+            media = await open_media(peer)
+            dest = (HOST, media.local_port)
+            start = time.monotonic()
+            for seq in range(1000):  # as fast as the socket goes: far above 50 a second
+                peer.sendto(struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 7) + b"\xff" * 160, dest)
+                if seq % 50 == 0:
+                    await asyncio.sleep(0.001)
+            await asyncio.sleep(0.1)
+            elapsed = time.monotonic() - start
+            admitted = media._session.stats.get("packets_received", 0)
+            dropped = media.dropped_packets
+            await media.close()
+            return elapsed, admitted, dropped
+
+    elapsed, admitted, dropped = asyncio.run(main())
+    assert dropped > 300
+    assert admitted <= 75 + 150 * elapsed + 1  # the burst, then 150 packets a second
