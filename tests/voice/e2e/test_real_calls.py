@@ -4,6 +4,7 @@ Demo dossiers: api/fixtures/demo_dossiers.yaml (2611000002, born 04/07/1961, inc
 justificatif de domicile is missing).
 """
 
+import asyncio
 import subprocess
 import threading
 import time
@@ -14,8 +15,13 @@ import httpx
 import numpy as np
 
 from tests.e2e.conftest import RunningStack, free_port, free_udp_port
-from tests.voice.e2e.baresip import Baresip
-from tests.voice.e2e.conversations import stored_text, voice_conversations, wait_for
+from tests.voice.e2e.conversations import (
+    Conversation,
+    stored_text,
+    voice_conversations,
+    wait_for,
+)
+from tests.voice.phone.baresip import Baresip, silence
 
 SCENARIO = Path(__file__).with_name("sipp_status_call.xml")
 # Demo dossiers, their dates of birth keyed as JJMMAAAA, and words of their status answer.
@@ -54,18 +60,28 @@ def test_baresip_keys_a_dossier_and_its_birth_date_and_hears_its_status(
     voice_stack: RunningStack, tmp_path: Path
 ) -> None:
     database = voice_stack.tracker_db
-    with Baresip(tmp_path) as phone:
-        phone.command("dial", f"sip:guichet@127.0.0.1:{voice_stack.ports.sip}")
-        phone.wait_event("CALL_ESTABLISHED", timeout=30)
-        time.sleep(4)  # the greeting
-        phone.command("sndcode", "2611000002#")
-        wait_for(database, "date de naissance")
-        phone.command("sndcode", "04071961#")
-        conversation = wait_for(database, "justificatif de domicile")
-        time.sleep(5)  # the answer, heard
-        phone.command("hangup")
-        phone.wait_event("CALL_CLOSED", timeout=10)
-        recording = phone.heard()
+
+    async def call() -> tuple[Path, Conversation]:
+        # Its microphone: silence, longer than the call (baresip hangs up when it ends).
+        phone = Baresip(tmp_path, silence(120))
+        await phone.start()
+        try:
+            dialled = await phone.command("dial", f"sip:guichet@127.0.0.1:{voice_stack.ports.sip}")
+            assert dialled["ok"], phone.log()
+            await phone.wait_event("CALL_ESTABLISHED", timeout=30)
+            await asyncio.sleep(4)  # the greeting
+            await phone.command("sndcode", "2611000002#")
+            await asyncio.to_thread(wait_for, database, "date de naissance")
+            await phone.command("sndcode", "04071961#")
+            conversation = await asyncio.to_thread(wait_for, database, "justificatif de domicile")
+            await asyncio.sleep(5)  # the answer, heard
+            await phone.command("hangup")
+            await phone.wait_event("CALL_CLOSED", timeout=10)
+            return phone.recording(), conversation
+        finally:
+            await phone.stop()
+
+    recording, conversation = asyncio.run(call())
     # The greeting is speech, not silence, and so is the answer heard at the hang-up.
     assert speech_seconds(recording, 0.5, 4) > 2.0
     assert speech_seconds(recording, duration(recording) - 3, duration(recording)) > 1.5
