@@ -48,9 +48,9 @@ class ReadAloud(BaseModel):
 
 
 class DoorNotice(BaseModel):
-    """Why the door did not read the text aloud, in French."""
+    """Why the door did not read the text aloud, in French (the shape of the API's errors)."""
 
-    message: str
+    detail: str
 
 
 # Words the door says about reading aloud. Not in the Rasa domain: Rasa never says them, and a
@@ -66,6 +66,7 @@ TTS_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
         "description": "Le texte lu par la voix française du serveur (WAV, 16 kHz, mono).",
     },
+    400: {"model": DoorNotice, "description": "Rien à lire (texte vide)."},
     403: {"model": DoorNotice, "description": "Pas de conversation en cours (cookie absent)."},
     413: {"model": DoorNotice, "description": "Texte trop long pour être lu."},
     429: {
@@ -249,16 +250,16 @@ async def new_conversation(request: Request, door: DoorDep) -> Response:
 async def read_aloud(body: ReadAloud, request: Request, door: DoorDep) -> Response:
     conversation = door.cookie.read(request.cookies.get(COOKIE_NAME))
     if conversation is None:
-        return JSONResponse({"message": TTS_NO_CONVERSATION}, status_code=403)
+        return JSONResponse({"detail": TTS_NO_CONVERSATION}, status_code=403)
     text = clean_message(body.text, set()).lstrip("/ ")
     if not text:
-        return JSONResponse({"message": TTS_EMPTY}, status_code=422)
+        return JSONResponse({"detail": TTS_EMPTY}, status_code=400)
     if len(text) > door.settings.chat_tts_max_chars:
-        return JSONResponse({"message": TTS_TOO_LONG}, status_code=413)
+        return JSONResponse({"detail": TTS_TOO_LONG}, status_code=413)
     refusal = await door.limits.check(conversation, door.asker(_edge_address(request)), "tts:")
     if refusal is not None:
         return JSONResponse(
-            {"message": TTS_TOO_FAST},
+            {"detail": TTS_TOO_FAST},
             status_code=429,
             headers={"Retry-After": str(refusal.retry_after)},
         )
@@ -266,5 +267,5 @@ async def read_aloud(body: ReadAloud, request: Request, door: DoorDep) -> Respon
         audio = await door.speak(text, body.slow)
     except VoiceUnavailable as error:
         log.error("chat door: voice gateway unavailable (%s)", error)
-        return JSONResponse({"message": TTS_UNAVAILABLE}, status_code=503)
+        return JSONResponse({"detail": TTS_UNAVAILABLE}, status_code=503)
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})

@@ -72,7 +72,7 @@ def test_without_a_conversation_cookie_the_door_refuses(
 ) -> None:
     response = door.post("/chat/tts", json={"text": "Bonjour", "slow": False})
     assert response.status_code == 403
-    assert response.json() == {"message": TTS_NO_CONVERSATION}
+    assert response.json() == {"detail": TTS_NO_CONVERSATION}
     door.cookies.set("guichet_conversation", "forged.value")
     assert door.post("/chat/tts", json={"text": "Bonjour"}).status_code == 403
     assert gateway.requests == []
@@ -82,7 +82,10 @@ def test_a_too_long_text_is_refused_in_french(door: TestClient, gateway: StandIn
     _with_conversation(door)
     response = door.post("/chat/tts", json={"text": "a" * 601, "slow": False})
     assert response.status_code == 413
-    assert response.json() == {"message": TTS_TOO_LONG}
+    assert response.json() == {"detail": TTS_TOO_LONG}
+    assert gateway.requests == []
+    empty = door.post("/chat/tts", json={"text": " \u200b ", "slow": False})
+    assert empty.status_code == 400
     assert gateway.requests == []
 
 
@@ -108,7 +111,7 @@ def test_a_gateway_that_is_down_gives_503_in_french(
     gateway.down = True
     response = door.post("/chat/tts", json={"text": "Bonjour", "slow": False})
     assert response.status_code == 503
-    assert response.json() == {"message": TTS_UNAVAILABLE}
+    assert response.json() == {"detail": TTS_UNAVAILABLE}
 
 
 def test_a_wrong_token_or_no_gateway_configured_gives_503(
@@ -119,7 +122,7 @@ def test_a_wrong_token_or_no_gateway_configured_gives_503(
             _with_conversation(client)
             response = client.post("/chat/tts", json={"text": "Bonjour", "slow": False})
             assert response.status_code == 503, env
-            assert response.json() == {"message": TTS_UNAVAILABLE}
+            assert response.json() == {"detail": TTS_UNAVAILABLE}
 
 
 def test_readings_are_limited_per_conversation(door: TestClient, gateway: StandInGateway) -> None:
@@ -128,7 +131,7 @@ def test_readings_are_limited_per_conversation(door: TestClient, gateway: StandI
         assert door.post("/chat/tts", json={"text": "Bonjour"}).status_code == 200
     refused = door.post("/chat/tts", json={"text": "Bonjour"})
     assert refused.status_code == 429
-    assert refused.json() == {"message": TTS_TOO_FAST}
+    assert refused.json() == {"detail": TTS_TOO_FAST}
     assert int(refused.headers["Retry-After"]) >= 1
     assert len(gateway.requests) == 3
     # A new conversation has its own budget.
