@@ -18,7 +18,6 @@ function addMessage(who, text, buttons, before) {
   label.className = "who";
   label.textContent = who + " :";
   item.append(label, document.createTextNode(text || ""));
-  if (who === names.assistant && text) item.append(listenButton(text));
   if (buttons && buttons.length) {
     const choices = document.createElement("div");
     choices.className = "choices";
@@ -32,6 +31,8 @@ function addMessage(who, text, buttons, before) {
     }
     item.append(choices);
   }
+  // After the choices: the keyboard meets a message's choices first, then "Écouter".
+  if (who === names.assistant && text) item.append(listenButton(text));
   conversation.insertBefore(item, before || null);
   item.scrollIntoView({ block: "nearest" });
 }
@@ -79,7 +80,12 @@ async function readAloud(button, text) {
   audio.addEventListener("ended", () => {
     if (playing && playing.audio === audio) stopPlaying();
   });
-  await audio.play();
+  try {
+    await audio.play();
+  } catch (error) {
+    // Stopped by a second press before it started: not a failure.
+    if (playing && playing.audio === audio) throw error;
+  }
 }
 
 function listenButton(text) {
