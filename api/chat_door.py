@@ -169,15 +169,20 @@ class DoorLimits:
         self._per_conversation = RateLimitItemPerMinute(settings.chat_per_conversation_per_minute)
         self._per_address = RateLimitItemPerMinute(settings.chat_per_address_per_minute)
 
-    async def check(self, conversation: str, asker: str) -> Refusal | None:
+    async def check(self, conversation: str, asker: str, kind: str = "") -> Refusal | None:
+        """`kind` counts another use (e.g. "tts:") apart from messages, with the same limits."""
         for item, subject in (
-            (self._per_address, f"address:{asker}"),
-            (self._per_conversation, f"conversation:{conversation}"),
+            (self._per_address, f"{kind}address:{asker}"),
+            (self._per_conversation, f"{kind}conversation:{conversation}"),
         ):
             if not await self._limiter.hit(item, subject):
                 stats = await self._limiter.get_window_stats(item, subject)
                 return Refusal(retry_after=max(1, int(stats.reset_time - time.time()) + 1))
         return None
+
+
+class VoiceUnavailable(Exception):
+    """The voice gateway is not configured, not reachable, or did not give audio."""
 
 
 class RasaUnavailable(Exception):
@@ -220,6 +225,10 @@ class ChatDoor:
             transport=transport,
             timeout=httpx.Timeout(60.0, connect=5.0),
             headers={"Authorization": f"Bearer {settings.chat_token}"},
+        )
+        # A client of its own: the chat token must never reach the voice gateway.
+        self._voice = httpx.AsyncClient(
+            transport=transport, timeout=httpx.Timeout(30.0, connect=3.0)
         )
 
     @contextlib.asynccontextmanager
@@ -278,8 +287,28 @@ class ChatDoor:
             raise RasaUnavailable("unexpected body")
         return [answer for answer in answers if isinstance(answer, dict)]
 
+    async def speak(self, text: str, slow: bool) -> bytes:
+        """The text read aloud by the voice gateway (WAV); its token stays on the server."""
+        base = self.settings.voice_url.strip().rstrip("/")
+        if not base:
+            raise VoiceUnavailable("GUICHET_VOICE_URL is not set")
+        token = self.settings.voice_web_token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            response = await self._voice.post(
+                f"{base}/tts", json={"text": text, "slow": slow}, headers=headers
+            )
+        except httpx.HTTPError as error:
+            raise VoiceUnavailable(type(error).__name__) from error
+        if response.status_code != 200:
+            raise VoiceUnavailable(f"status {response.status_code}")
+        if not response.headers.get("content-type", "").startswith("audio/wav"):
+            raise VoiceUnavailable("not audio/wav")
+        return response.content
+
     async def close(self) -> None:
         await self._client.aclose()
+        await self._voice.aclose()
 
 
 def wants_forgetting(answers: list[dict[str, Any]]) -> bool:

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     chat_max_message_chars: int = Field(default=1000, ge=10)
     chat_per_conversation_per_minute: int = Field(default=20, ge=1)
     chat_per_address_per_minute: int = Field(default=60, ge=1)
+    # POST /chat/tts: the door reads an answer aloud through the voice gateway's /tts
+    # (voice/web.py), holding the gateway's token; empty URL = reading aloud is off (503).
+    voice_url: str = ""
+    voice_web_token: str = ""
+    chat_tts_max_chars: int = Field(default=600, ge=10)
     # --- Retention (api/retention.py): what is kept, and for how long.
     tracker_db_url: str = f"sqlite:///{ROOT / 'var' / 'rasa_tracker.db'}"
     retention_days: int = Field(default=30, ge=1)

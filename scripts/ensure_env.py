@@ -24,6 +24,8 @@ SECRET_KEYS = (
     "GUICHET_TRACKER_KEY",
     # The voice gateway's token to Rasa's voice channel (assistant/voice_channel.py).
     "GUICHET_VOICE_TOKEN",
+    # The chat door's token to the voice gateway's /tts and /ws (voice/web.py).
+    "GUICHET_VOICE_WEB_TOKEN",
 )
 PLAIN_DEFAULTS = {"GUICHET_ENV": "development"}
 

@@ -274,6 +274,8 @@ def build_services(
         "SANIC_WORKERS": str(layout.rasa_workers),
         "ACTION_SERVER_SANIC_WORKERS": str(layout.action_workers),
         "SANIC_HOST": HOST,
+        # The chat door reads answers aloud through the voice gateway, when there is one.
+        "GUICHET_VOICE_URL": f"http://{HOST}:{ports.voice}" if ports.voice is not None else "",
     }
     # Rasa processes load the model at the same time: the cores are shared.
     rasa_startup = 180 + 90 * (layout.rasa_processes * layout.rasa_workers - 1)

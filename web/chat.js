@@ -31,8 +31,83 @@ function addMessage(who, text, buttons, before) {
     }
     item.append(choices);
   }
+  // After the choices: the keyboard meets a message's choices first, then "Écouter".
+  if (who === names.assistant && text) item.append(listenButton(text));
   conversation.insertBefore(item, before || null);
   item.scrollIntoView({ block: "nearest" });
+}
+
+// "Écouter": the server's French voice reads the answer (POST chat/tts, the door holds the
+// gateway's token). Only on a press, never on its own; a second press stops it.
+let playing = null;
+function stopPlaying() {
+  if (!playing) return;
+  playing.audio.pause();
+  URL.revokeObjectURL(playing.audio.src);
+  playing.button.textContent = names.listen;
+  playing.button.setAttribute("aria-label", names.listenLabel);
+  playing.button.setAttribute("aria-pressed", "false");
+  playing = null;
+}
+
+async function readAloud(button, text) {
+  const request = () =>
+    fetch("chat/tts", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text, slow: false }),
+    });
+  let response = await request();
+  if (response.status === 403) {
+    // No conversation yet (the welcome): the server hands one out, nothing is erased.
+    await fetch("chat/new", { method: "POST", credentials: "same-origin" });
+    response = await request();
+  }
+  if (response.status === 503) {
+    button.disabled = true;
+    button.title = names.listenUnavailable;
+    statusLine.textContent = names.listenUnavailable;
+    return;
+  }
+  if (!response.ok) throw new Error(response.status);
+  const audio = new Audio(URL.createObjectURL(await response.blob()));
+  stopPlaying();
+  playing = { audio, button };
+  button.textContent = names.stop;
+  button.setAttribute("aria-label", names.stopLabel);
+  button.setAttribute("aria-pressed", "true");
+  audio.addEventListener("ended", () => {
+    if (playing && playing.audio === audio) stopPlaying();
+  });
+  try {
+    await audio.play();
+  } catch (error) {
+    // Stopped by a second press before it started: not a failure.
+    if (playing && playing.audio === audio) throw error;
+  }
+}
+
+function listenButton(text) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "listen";
+  button.textContent = names.listen;
+  button.setAttribute("aria-label", names.listenLabel);
+  button.setAttribute("aria-pressed", "false");
+  button.addEventListener("click", async () => {
+    if (playing && playing.button === button) {
+      stopPlaying();
+      return;
+    }
+    try {
+      await readAloud(button, text);
+    } catch (error) {
+      stopPlaying();
+      statusLine.textContent = names.listenFailed;
+    }
+  });
+  return button;
 }
 
 // Messages leave one after the other, each once the previous answer is in: typed quickly,

@@ -15,6 +15,7 @@ from api.chat_door import (
     COOKIE_NAME,
     ChatDoor,
     RasaUnavailable,
+    VoiceUnavailable,
     clean_message,
     for_people,
     new_conversation_id,
@@ -36,6 +37,50 @@ class ChatMessage(BaseModel):
     # Longer messages get a polite answer (GUICHET_CHAT_MAX_MESSAGE_CHARS), not a 422; the
     # request body itself is capped by GUICHET_MAX_BODY_BYTES before anything reads it.
     message: str
+
+
+class ReadAloud(BaseModel):
+    """What the page sends to hear an answer: its text, and whether to read it slowly."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    slow: bool = False
+
+
+class DoorNotice(BaseModel):
+    """Why the door did not read the text aloud, in French (the shape of the API's errors)."""
+
+    detail: str
+
+
+# Words the door says about reading aloud. Not in the Rasa domain: Rasa never says them, and a
+# domain change would retrain the model.
+TTS_NO_CONVERSATION = "Écrivez d'abord un message : la lecture à voix haute suit une conversation."
+TTS_TOO_LONG = "Ce texte est trop long pour être lu à voix haute."
+TTS_EMPTY = "Il n'y a rien à lire."
+TTS_TOO_FAST = "Vous demandez beaucoup de lectures. Attendez une minute, puis réessayez."
+TTS_UNAVAILABLE = "La lecture à voix haute n'est pas disponible pour le moment."
+
+TTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "Le texte lu par la voix française du serveur (WAV, 16 kHz, mono).",
+    },
+    400: {"model": DoorNotice, "description": "Rien à lire (texte vide)."},
+    403: {"model": DoorNotice, "description": "Pas de conversation en cours (cookie absent)."},
+    413: {"model": DoorNotice, "description": "Texte trop long pour être lu."},
+    429: {
+        "model": DoorNotice,
+        "description": "Trop de lectures en peu de temps.",
+        "headers": {
+            "Retry-After": {
+                "description": "Secondes à attendre avant de réessayer.",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
+    503: {"model": DoorNotice, "description": "La voix du serveur ne répond pas."},
+}
 
 
 class ChatButton(BaseModel):
@@ -190,3 +235,37 @@ async def new_conversation(request: Request, door: DoorDep) -> Response:
     response = Response(status_code=204)
     _keep_conversation(response, door, new_conversation_id())
     return response
+
+
+@router.post(
+    "/tts",
+    response_class=Response,
+    responses=TTS_RESPONSES,
+    description=(
+        "Lit à voix haute un texte de la conversation (une réponse de l'assistant) avec la "
+        "voix française du serveur et renvoie le son (audio/wav). Seulement pour une "
+        "conversation en cours (cookie signé) ; le nombre de lectures est limité."
+    ),
+)
+async def read_aloud(body: ReadAloud, request: Request, door: DoorDep) -> Response:
+    conversation = door.cookie.read(request.cookies.get(COOKIE_NAME))
+    if conversation is None:
+        return JSONResponse({"detail": TTS_NO_CONVERSATION}, status_code=403)
+    text = clean_message(body.text, set()).lstrip("/ ")
+    if not text:
+        return JSONResponse({"detail": TTS_EMPTY}, status_code=400)
+    if len(text) > door.settings.chat_tts_max_chars:
+        return JSONResponse({"detail": TTS_TOO_LONG}, status_code=413)
+    refusal = await door.limits.check(conversation, door.asker(_edge_address(request)), "tts:")
+    if refusal is not None:
+        return JSONResponse(
+            {"detail": TTS_TOO_FAST},
+            status_code=429,
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+    try:
+        audio = await door.speak(text, body.slow)
+    except VoiceUnavailable as error:
+        log.error("chat door: voice gateway unavailable (%s)", error)
+        return JSONResponse({"detail": TTS_UNAVAILABLE}, status_code=503)
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})

@@ -68,7 +68,7 @@ def test_no_server_error_and_answers_match_the_schema(seeded: None) -> None:
     app = create_app(Settings(), rasa_transport=httpx.MockTransport(fake_rasa))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 12
     for operation in operations:
         fuzz(operation, GenerationMode.POSITIVE)
         if takes_input(operation):  # nothing can be invalid in a request without input

@@ -117,15 +117,16 @@ def test_the_choices_work_by_keyboard_in_reading_order(
     expect(bot_messages(page)).to_have_count(len(WELCOME))
 
     focused = []
-    for _ in range(len(CHOICES) + 2):
+    for _ in range(len(CHOICES) + 2 + len(WELCOME)):
         page.keyboard.press("Tab")
         focused.append(
             page.evaluate("document.activeElement.textContent || document.activeElement.id")
         )
-    # The skip link, the three choices in the order they are written, then the message field.
-    assert focused[1:] == [*CHOICES, "message"], focused
+    # The skip link, the three choices in the order they are written, each message's "Écouter"
+    # (after its choices), then the message field.
+    assert focused[1:] == [*CHOICES, *["Écouter"] * len(WELCOME), "message"], focused
 
-    for _ in range(len(CHOICES)):
+    for _ in range(len(CHOICES) + len(WELCOME)):
         page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.textContent") == CHOICES[0]
     page.keyboard.press("Enter")
