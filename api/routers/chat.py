@@ -53,13 +53,13 @@ class DoorNotice(BaseModel):
     detail: str
 
 
-# Words the door says about reading aloud. Not in the Rasa domain: Rasa never says them, and a
-# domain change would retrain the model.
-TTS_NO_CONVERSATION = "Écrivez d'abord un message : la lecture à voix haute suit une conversation."
-TTS_TOO_LONG = "Ce texte est trop long pour être lu à voix haute."
-TTS_EMPTY = "Il n'y a rien à lire."
-TTS_TOO_FAST = "Vous demandez beaucoup de lectures. Attendez une minute, puis réessayez."
-TTS_UNAVAILABLE = "La lecture à voix haute n'est pas disponible pour le moment."
+# What the door says about reading aloud: responses of assistant/domain/porte.yml, like the
+# door's other answers.
+TTS_NO_CONVERSATION = "utter_door_tts_no_conversation"
+TTS_TOO_LONG = "utter_door_tts_too_long"
+TTS_EMPTY = "utter_door_tts_empty"
+TTS_TOO_FAST = "utter_door_tts_too_fast"
+TTS_UNAVAILABLE = "utter_door_tts_unavailable"
 
 TTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -248,24 +248,25 @@ async def new_conversation(request: Request, door: DoorDep) -> Response:
     ),
 )
 async def read_aloud(body: ReadAloud, request: Request, door: DoorDep) -> Response:
+    def refused(name: str, status: int, **headers: str) -> JSONResponse:
+        return JSONResponse(
+            {"detail": door.messages.texts[name]}, status_code=status, headers=headers or None
+        )
+
     conversation = door.cookie.read(request.cookies.get(COOKIE_NAME))
     if conversation is None:
-        return JSONResponse({"detail": TTS_NO_CONVERSATION}, status_code=403)
+        return refused(TTS_NO_CONVERSATION, 403)
     text = clean_message(body.text, set()).lstrip("/ ")
     if not text:
-        return JSONResponse({"detail": TTS_EMPTY}, status_code=400)
+        return refused(TTS_EMPTY, 400)
     if len(text) > door.settings.chat_tts_max_chars:
-        return JSONResponse({"detail": TTS_TOO_LONG}, status_code=413)
+        return refused(TTS_TOO_LONG, 413)
     refusal = await door.limits.check(conversation, door.asker(_edge_address(request)), "tts:")
     if refusal is not None:
-        return JSONResponse(
-            {"detail": TTS_TOO_FAST},
-            status_code=429,
-            headers={"Retry-After": str(refusal.retry_after)},
-        )
+        return refused(TTS_TOO_FAST, 429, **{"Retry-After": str(refusal.retry_after)})
     try:
         audio = await door.speak(text, body.slow)
     except VoiceUnavailable as error:
         log.error("chat door: voice gateway unavailable (%s)", error)
-        return JSONResponse({"detail": TTS_UNAVAILABLE}, status_code=503)
+        return refused(TTS_UNAVAILABLE, 503)
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})

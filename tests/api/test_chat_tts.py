@@ -12,9 +12,16 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.routers.chat import TTS_NO_CONVERSATION, TTS_TOO_FAST, TTS_TOO_LONG, TTS_UNAVAILABLE
+from api.chat_door import DoorMessages
+from api.routers import chat
 from tests.api.conftest import TOKENS, door_client
 
+# The door's words, as the domain says them (assistant/domain/porte.yml).
+SAID = DoorMessages().texts
+TTS_NO_CONVERSATION = SAID[chat.TTS_NO_CONVERSATION]
+TTS_TOO_FAST = SAID[chat.TTS_TOO_FAST]
+TTS_TOO_LONG = SAID[chat.TTS_TOO_LONG]
+TTS_UNAVAILABLE = SAID[chat.TTS_UNAVAILABLE]
 VOICE_URL = "http://voice.test:2700"
 VOICE_TOKEN = "voice-web-token-for-tests-0007"
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(28)
