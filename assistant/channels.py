@@ -52,10 +52,14 @@ def _tracker_store_of(request: Request) -> Any:
 class ChatDoorInput(InputChannel):
     """POST /webhooks/chat/webhook {"sender", "message", "metadata"} with the door's token."""
 
+    # Where the token comes from, named when it is missing (a subclass names its own).
+    TOKEN_ENV = "GUICHET_CHAT_TOKEN"
+
     def __init__(self, token: str) -> None:
         if not token:
             raise ValueError(
-                "GUICHET_CHAT_TOKEN is empty: the chat channel refuses to start without a token."
+                f"{self.TOKEN_ENV} is empty: the {self.name()} channel refuses to start "
+                "without a token."
             )
         self._token = token.encode()
 

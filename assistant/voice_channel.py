@@ -188,20 +188,11 @@ class VoiceInput(ChatDoorInput):
     asked to erase the conversation.
     """
 
-    def __init__(self, token: str) -> None:
-        if not token:
-            raise ValueError(
-                "GUICHET_VOICE_TOKEN is empty: the voice channel refuses to start without a token."
-            )
-        self._token = token.encode()
+    TOKEN_ENV = "GUICHET_VOICE_TOKEN"
 
     @classmethod
     def name(cls) -> str:
         return "voice"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "VoiceInput":
-        return cls(token=str((credentials or {}).get("token") or ""))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("guichet_voice", __name__)
